@@ -1,0 +1,112 @@
+"""SI-CLEER encoder: per-timestamp projection, timestamp masking, dilated residual CNN.
+
+Layout convention: the encoder takes ``(batch, time, channels)`` and returns
+``(batch, time, output_dims)``, one representation per input sample.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from models.config import ModelConfig
+
+
+def timestamp_mask(batch: int, time: int, p: float, device: torch.device | str = "cpu",
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+    """Boolean keep-mask, ``True`` where a latent timestamp survives.
+
+    Each (sample, timestamp) is dropped independently with probability ``p``.
+
+    Returns:
+        Tensor of shape (batch, time), dtype bool.
+    """
+    draws = torch.rand(batch, time, device=device, generator=generator)
+    return draws >= p
+
+
+class SamePadConv(nn.Module):
+    """1-D dilated convolution whose output has the same length as its input."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel_size: int, dilation: int) -> None:
+        super().__init__()
+        span = (kernel_size - 1) * dilation + 1
+        self.conv = nn.Conv1d(in_ch, out_ch, kernel_size, padding=span // 2, dilation=dilation)
+        self._trim = 1 if span % 2 == 0 else 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, in_ch, time) -> (batch, out_ch, time)."""
+        out = self.conv(x)
+        return out[:, :, : out.shape[-1] - self._trim] if self._trim else out
+
+
+class ResidualBlock(nn.Module):
+    """GELU -> conv -> GELU -> conv, plus a residual (1x1 projection when widths change)."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel_size: int, dilation: int) -> None:
+        super().__init__()
+        self.conv1 = SamePadConv(in_ch, out_ch, kernel_size, dilation)
+        self.conv2 = SamePadConv(out_ch, out_ch, kernel_size, dilation)
+        self.project = nn.Conv1d(in_ch, out_ch, 1) if in_ch != out_ch else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, in_ch, time) -> (batch, out_ch, time)."""
+        residual = x if self.project is None else self.project(x)
+        h = self.conv1(F.gelu(x))
+        h = self.conv2(F.gelu(h))
+        return h + residual
+
+
+class DilatedEncoder(nn.Module):
+    """Stack of residual blocks with dilations 1, 2, 4, ...; the last one widens to output."""
+
+    def __init__(self, hidden: int, output: int, depth: int, kernel_size: int) -> None:
+        super().__init__()
+        widths = [hidden] * (depth - 1) + [output]
+        blocks = []
+        in_ch = hidden
+        for i, out_ch in enumerate(widths):
+            blocks.append(ResidualBlock(in_ch, out_ch, kernel_size, dilation=2**i))
+            in_ch = out_ch
+        self.blocks = nn.Sequential(*blocks)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, hidden, time) -> (batch, output, time)."""
+        return self.blocks(x)
+
+
+class Encoder(nn.Module):
+    """SI-CLEER / TS2Vec-style time-series encoder.
+
+    Steps: Linear(channels -> hidden) on every timestamp; during training (when asked) zero
+    each latent timestamp with probability ``mask_prob``; dilated residual CNN; dropout.
+    """
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.input_proj = nn.Linear(cfg.n_channels, cfg.hidden_dims)
+        self.cnn = DilatedEncoder(cfg.hidden_dims, cfg.output_dims, cfg.depth, cfg.kernel_size)
+        self.dropout = nn.Dropout(cfg.repr_dropout)
+
+    def forward(self, x: torch.Tensor, mask: bool = False) -> torch.Tensor:
+        """Encode.
+
+        Args:
+            x: (batch, time, n_channels), normalised EEG.
+            mask: apply timestamp masking (only has an effect in training mode).
+
+        Returns:
+            (batch, time, output_dims) representations.
+        """
+        if x.ndim != 3 or x.shape[-1] != self.cfg.n_channels:
+            raise ValueError(
+                f"encoder expects (batch, time, {self.cfg.n_channels}), got {tuple(x.shape)}"
+            )
+        h = self.input_proj(x)
+        if mask and self.training and self.cfg.mask_prob > 0:
+            keep = timestamp_mask(h.shape[0], h.shape[1], self.cfg.mask_prob, device=h.device)
+            h = h * keep.unsqueeze(-1).to(h.dtype)
+        h = self.cnn(h.transpose(1, 2))
+        return self.dropout(h).transpose(1, 2)

@@ -1,0 +1,123 @@
+"""``sicleer-train``: fit SI-CLEER on a SEED folder and evaluate it under a standard protocol."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from offline_training.config import DEVICES, LOSSES, PROTOCOLS, TrainConfig
+
+
+def parse_int_list(text: str) -> list[int]:
+    """``"1-3,7"`` -> ``[1, 2, 3, 7]`` (for --subjects, --sessions, --trials)."""
+    values: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            if "-" in part:
+                lo, hi = (int(p) for p in part.split("-", 1))
+                if hi < lo:
+                    raise ValueError
+                values.extend(range(lo, hi + 1))
+            else:
+                values.append(int(part))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a list of numbers such as '1-3,7'") from None
+    if not values:
+        raise argparse.ArgumentTypeError("empty list")
+    return sorted(set(values))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    p = argparse.ArgumentParser(
+        prog="sicleer-train",
+        description="Train SI-CLEER (hierarchical contrastive + cross-entropy loss) on a SEED "
+                    "folder, evaluate it under a standard protocol, write report.json, "
+                    "report.md and figures, and optionally export a model file for bci-app.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--data", type=Path, required=True,
+                   help="SEED/, SEED_EEG/ or Preprocessed_EEG/ folder (or a sicleer-synth folder)")
+    p.add_argument("--out", type=Path, required=True,
+                   help="output folder; re-running into it skips finished folds")
+    p.add_argument("--protocol", choices=PROTOCOLS, default="subject-dependent",
+                   help="subject-dependent: trials 1-9 train, 10-15 test, per session; loso: "
+                        "leave one subject out; cross-session: train on two sessions, test on "
+                        "the third")
+    p.add_argument("--subjects", type=parse_int_list, default=None,
+                   help="subjects to use, e.g. '1-5,9' (default: all)")
+    p.add_argument("--sessions", type=parse_int_list, default=None,
+                   help="sessions (1-3, in date order) to use (default: all)")
+    p.add_argument("--epochs", type=int, default=50, help="training epochs per fold")
+    p.add_argument("--head-epochs", type=int, default=20,
+                   help="classifier epochs on the frozen encoder (--loss contrastive only)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    p.add_argument("--window-seconds", type=float, default=1.0)
+    p.add_argument("--stride-seconds", type=float, default=None,
+                   help="hop between windows (default: the window length)")
+    p.add_argument("--loss", choices=LOSSES, default="joint",
+                   help="joint: contrastive + lambda * CE; ce: classification only; "
+                        "contrastive: encoder on the contrastive loss, then a classifier on "
+                        "the frozen encoder")
+    p.add_argument("--lambda", dest="lambda_ce", type=float, default=1.0,
+                   help="weight of the cross-entropy term in the joint loss")
+    p.add_argument("--alpha", type=float, default=0.5,
+                   help="weight of the instance-wise term in the hierarchical loss")
+    p.add_argument("--no-mask", dest="mask", action="store_false",
+                   help="disable timestamp masking")
+    p.add_argument("--hidden-dims", type=int, default=64)
+    p.add_argument("--output-dims", type=int, default=320)
+    p.add_argument("--device", choices=DEVICES, default="auto",
+                   help="auto takes CUDA when present (bf16 autocast there)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--occlusion-windows", type=int, default=256,
+                   help="test windows per fold for channel importance (0 skips it)")
+    p.add_argument("--export", type=Path, default=None,
+                   help="after evaluation, train on all selected data and write a model file")
+    p.add_argument("--fresh", action="store_true", help="ignore finished folds in --out")
+    p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                        format="%(levelname)s %(message)s")
+    quiet = vars(args).pop("quiet")
+    try:
+        cfg = TrainConfig(**vars(args))
+    except ValueError as exc:
+        print(f"sicleer-train: error: {exc}", file=sys.stderr)
+        return 2
+    from offline_training.run import run
+    from offline_training.seed import SeedFormatError
+
+    try:
+        report = run(cfg)
+    except (SeedFormatError, ValueError, RuntimeError, FileNotFoundError) as exc:
+        print(f"sicleer-train: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("sicleer-train: interrupted; finished folds are kept in "
+              f"{cfg.out / 'folds'} and will be skipped next time", file=sys.stderr)
+        return 130
+    s = report["summary"]
+    if not quiet:
+        print(f"\n{cfg.protocol}: accuracy {100 * s['accuracy_mean']:.2f} +/- "
+              f"{100 * s['accuracy_std']:.2f} % over {s['n_folds']} fold(s)"
+              + (" [SYNTHETIC DATA]" if report["data"]["synthetic"] else ""))
+        print(f"report: {cfg.out / 'report.md'}")
+        if report["export"]:
+            print(f"model file: {report['export']['path']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,98 @@
+"""Loading SEED sessions as windows: in memory one session at a time, or memory-mapped.
+
+The whole of SEED is about 15 GB as float64, so nothing here holds it all: the
+subject-dependent protocol needs one session at a time (kept in memory), the protocols that
+pool subjects or sessions cache each session's windows once as ``.npy`` files under the
+output folder and read them back memory-mapped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from offline_training.seed import SessionFile, read_trials
+from offline_training.windows import SessionWindows, WindowPool, cut_windows
+
+MAT_HEADER_BYTES = 116
+
+
+def is_synthetic(path: Path) -> bool:
+    """Whether a session file was written by ``sicleer-synth`` (its MAT header says so)."""
+    with open(path, "rb") as f:
+        return b"SYNTHETIC" in f.read(MAT_HEADER_BYTES).upper()
+
+
+def session_windows(sf: SessionFile, labels: np.ndarray, window: int,
+                    stride: int) -> SessionWindows:
+    """Read one session and cut every trial into windows (in memory).
+
+    Args:
+        sf: the session file.
+        labels: (15,) class of each trial (0..2).
+        window, stride: in samples.
+    """
+    xs, ys, ts = [], [], []
+    for number, trial in enumerate(read_trials(sf.path), start=1):
+        w = cut_windows(trial, window, stride)
+        xs.append(w)
+        ys.append(np.full(len(w), labels[number - 1], dtype=np.int64))
+        ts.append(np.full(len(w), number, dtype=np.int64))
+        del trial
+    return SessionWindows(np.concatenate(xs), np.concatenate(ys), np.concatenate(ts),
+                          sf.subject, sf.session)
+
+
+class WindowStore:
+    """Gives each session's windows, from memory (last session only) or a disk cache.
+
+    Args:
+        labels: (15,) class per trial.
+        window, stride: in samples.
+        cache_dir: folder for memory-mapped ``.npy`` caches; None keeps the most recent
+            session in memory only.
+    """
+
+    def __init__(self, labels: np.ndarray, window: int, stride: int,
+                 cache_dir: Path | None = None) -> None:
+        self.labels = labels
+        self.window, self.stride = window, stride
+        self.cache_dir = cache_dir
+        self._last: tuple[Path, SessionWindows] | None = None
+
+    def get(self, sf: SessionFile) -> SessionWindows:
+        """Windows of one session (a memory map when a cache folder is set)."""
+        if self._last is not None and self._last[0] == sf.path:
+            return self._last[1]
+        sw = self._cached(sf) if self.cache_dir is not None else session_windows(
+            sf, self.labels, self.window, self.stride)
+        self._last = (sf.path, sw)
+        return sw
+
+    def _cached(self, sf: SessionFile) -> SessionWindows:
+        assert self.cache_dir is not None
+        folder = self.cache_dir / f"w{self.window}_s{self.stride}"
+        stem = folder / sf.path.stem
+        files = [stem.with_suffix(s) for s in (".x.npy", ".y.npy", ".trial.npy")]
+        stat = sf.path.stat()
+        tag = stem.with_suffix(".source")
+        source = f"{sf.path.resolve()}|{stat.st_size}|{int(stat.st_mtime)}"
+        fresh = all(f.exists() for f in files) and tag.exists() and tag.read_text() == source
+        if not fresh:
+            folder.mkdir(parents=True, exist_ok=True)
+            sw = session_windows(sf, self.labels, self.window, self.stride)
+            for f, arr in zip(files, (sw.x, sw.y, sw.trial), strict=True):
+                np.save(f, arr)
+            tag.write_text(source)
+            del sw
+        x, y, trial = (np.load(f, mmap_mode="r") for f in files)
+        return SessionWindows(x, np.asarray(y), np.asarray(trial), sf.subject, sf.session)
+
+    def pool(self, selection: list[tuple[SessionFile, tuple[int, ...]]]) -> WindowPool:
+        """Windows of the selected trials of the selected sessions."""
+        parts = []
+        for sf, trials in selection:
+            sw = self.get(sf)
+            parts.append((sw, np.isin(sw.trial, trials)))
+        return WindowPool(parts)

@@ -1,0 +1,198 @@
+"""One ``sicleer-train`` run: folds of a protocol, resumable, then report and export."""
+
+from __future__ import annotations
+
+import json
+import logging
+import resource
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from models import ModelMetadata, save_model
+from offline_training.config import TrainConfig
+from offline_training.data import WindowStore, is_synthetic
+from offline_training.evaluate import accuracy, confusion, macro_f1, occlusion_importance
+from offline_training.protocols import ALL_TRIALS, Fold, make_folds
+from offline_training.seed import (
+    CLASS_NAMES,
+    SEED_CHANNELS,
+    SEED_SFREQ,
+    SessionFile,
+    find_sessions,
+    read_labels,
+)
+from offline_training.train import device_label, fit, predict, resolve_device
+from offline_training.windows import Normaliser
+
+log = logging.getLogger("sicleer.train")
+
+
+def select_sessions(cfg: TrainConfig) -> list[SessionFile]:
+    """Sessions of the data folder restricted to ``cfg.subjects`` and ``cfg.sessions``."""
+    sessions = find_sessions(cfg.data)
+    chosen = [s for s in sessions
+              if (cfg.subjects is None or s.subject in cfg.subjects)
+              and (cfg.sessions is None or s.session in cfg.sessions)]
+    if not chosen:
+        have = sorted({(s.subject, s.session) for s in sessions})
+        raise ValueError(f"no session matches subjects={cfg.subjects} sessions={cfg.sessions}; "
+                         f"available (subject, session): {have}")
+    return chosen
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _fold_path(cfg: TrainConfig, fold: Fold) -> Path:
+    return cfg.out / "folds" / f"{fold.name}.json"
+
+
+def _load_finished(cfg: TrainConfig, fold: Fold) -> dict[str, Any] | None:
+    path = _fold_path(cfg, fold)
+    if cfg.fresh or not path.exists():
+        return None
+    try:
+        done = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return None  # interrupted while writing: redo
+    if done.get("fingerprint") != cfg.fingerprint():
+        raise ValueError(f"{path} was produced with other options; use another --out or "
+                         "--fresh to start over")
+    return done
+
+
+def run_fold(fold: Fold, store: WindowStore, cfg: TrainConfig, device: torch.device,
+             seed: int) -> dict[str, Any]:
+    """Train and evaluate one fold; returns its report entry."""
+    t0 = time.perf_counter()
+    train_pool = store.pool(fold.train)
+    test_pool = store.pool(fold.test)
+    if len(train_pool) == 0 or len(test_pool) == 0:
+        raise ValueError(f"fold {fold.name}: empty split ({len(train_pool)} train, "
+                         f"{len(test_pool)} test windows); are the trials shorter than a window?")
+    norm = Normaliser.fit(train_pool)
+    net, history, seen = fit(train_pool, norm, cfg, device, seed, desc=fold.name)
+    train_seconds = time.perf_counter() - t0
+    probs = predict(net, test_pool, norm, device)
+    cm = confusion(test_pool.y, probs.argmax(1), len(CLASS_NAMES))
+    entry: dict[str, Any] = {
+        "name": fold.name, "subject": fold.subject, "session": fold.session,
+        "accuracy": accuracy(cm), "macro_f1": macro_f1(cm), "confusion": cm.tolist(),
+        "n_train": len(train_pool), "n_test": len(test_pool),
+        "history": history.to_dict(), "windows_trained": seen,
+        "train_seconds": train_seconds, "fingerprint": cfg.fingerprint(),
+    }
+    if cfg.occlusion_windows:
+        rng = np.random.default_rng(seed)
+        pick = np.sort(rng.choice(len(test_pool), min(cfg.occlusion_windows, len(test_pool)),
+                                  replace=False))
+        drop = occlusion_importance(net, test_pool.take(pick), test_pool.y[pick], norm, device)
+        entry["channel_importance"] = drop.tolist()
+    entry["seconds"] = time.perf_counter() - t0
+    return entry
+
+
+def _channel_importance(folds: list[dict[str, Any]]) -> dict[str, Any] | None:
+    drops = [f["channel_importance"] for f in folds if f.get("channel_importance")]
+    if not drops:
+        return None
+    return {"channels": list(SEED_CHANNELS), "accuracy_drop": np.mean(drops, 0).tolist()}
+
+
+def export_model(cfg: TrainConfig, sessions: list[SessionFile], store: WindowStore,
+                 device: torch.device, summary: dict[str, Any], synthetic: bool) -> Path:
+    """Train one model on every trial of the selected sessions and write the model file."""
+    assert cfg.export is not None
+    pool = store.pool([(s, ALL_TRIALS) for s in sessions])
+    norm = Normaliser.fit(pool)
+    net, history, _ = fit(pool, norm, cfg, device, cfg.seed, desc="export")
+    meta = ModelMetadata(
+        config=net.cfg, channel_names=list(SEED_CHANNELS), sfreq=SEED_SFREQ,
+        window_samples=store.window, norm_mean=norm.mean.tolist(), norm_std=norm.std.tolist(),
+        class_names=list(CLASS_NAMES),
+        protocol=(f"trained on all trials of {len(sessions)} session(s); evaluated with "
+                  f"{cfg.protocol}"),
+        metrics={k: summary.get(k) for k in ("accuracy_mean", "accuracy_std",
+                                             "macro_f1_mean", "n_folds")}
+        | {"final_train_accuracy": history.train_accuracy[-1] if history.train_accuracy
+           else None},
+        training=cfg.to_dict() | {"subjects": sorted({s.subject for s in sessions})},
+        synthetic=synthetic,
+    )
+    return save_model(cfg.export, net.cpu(), meta)
+
+
+def run(cfg: TrainConfig) -> dict[str, Any]:
+    """Evaluate ``cfg.protocol`` fold by fold (skipping finished folds), write the report.
+
+    Returns:
+        The report dictionary (also written to ``cfg.out/report.json``).
+    """
+    from offline_training.figures import make_figures
+    from offline_training.report import summarise_folds, write_report
+
+    t_start = time.perf_counter()
+    device = resolve_device(cfg.device)
+    if device.type == "cpu":
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    sessions = select_sessions(cfg)
+    labels = read_labels(cfg.data)
+    window = round(cfg.window_seconds * SEED_SFREQ)
+    stride = round(cfg.stride * SEED_SFREQ)
+    pooled = cfg.protocol != "subject-dependent"
+    store = WindowStore(labels, window, stride, cfg.out / "cache" if pooled else None)
+    folds = make_folds(sessions, cfg.protocol)
+    synthetic = any(is_synthetic(s.path) for s in sessions)
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    (cfg.out / "folds").mkdir(exist_ok=True)
+    log.info("%d session(s), %d fold(s), protocol %s, device %s", len(sessions), len(folds),
+             cfg.protocol, device_label(device))
+
+    results = []
+    bar = tqdm(folds, desc="folds", unit="fold", dynamic_ncols=True)
+    for k, fold in enumerate(bar):
+        entry = _load_finished(cfg, fold)
+        if entry is None:
+            entry = run_fold(fold, store, cfg, device, cfg.seed + k)
+            tmp = _fold_path(cfg, fold).with_suffix(".tmp")
+            tmp.write_text(json.dumps(entry))
+            tmp.replace(_fold_path(cfg, fold))
+        results.append(entry)
+        mean = np.mean([r["accuracy"] for r in results])
+        bar.set_postfix(last=f"{100 * entry['accuracy']:.1f}%", mean=f"{100 * mean:.1f}%")
+
+    summary = summarise_folds(results)
+    trained = sum(r["windows_trained"] for r in results)
+    train_s = sum(r["train_seconds"] for r in results)
+    report: dict[str, Any] = {
+        "config": cfg.to_dict(),
+        "data": {"root": str(cfg.data), "synthetic": synthetic, "n_sessions": len(sessions),
+                 "channels": list(SEED_CHANNELS), "sfreq": SEED_SFREQ},
+        "class_names": list(CLASS_NAMES),
+        "folds": [{k: v for k, v in r.items() if k not in ("fingerprint", "channel_importance")}
+                  for r in results],
+        "summary": summary,
+        "channel_importance": _channel_importance(results),
+        "export": None,
+    }
+    if cfg.export is not None:
+        path = export_model(cfg, sessions, store, device, summary, synthetic)
+        report["export"] = {"path": str(path)}
+    report["runtime"] = {
+        "seconds": time.perf_counter() - t_start,
+        "windows_per_second": trained / train_s if train_s else None,
+        "device": device_label(device),
+        "peak_rss_mb": peak_rss_mb(),
+        "peak_cuda_mb": (torch.cuda.max_memory_allocated() / 2**20
+                         if device.type == "cuda" else None),
+    }
+    write_report(report, cfg.out)
+    make_figures(report, cfg.out)
+    return report

@@ -1,0 +1,331 @@
+"""SEED dataset format: the one module that knows how SEED files are laid out.
+
+Layout (see ``SEED_FORMAT.md``)::
+
+    SEED/ (or SEED_EEG/)
+      Preprocessed_EEG/
+        <subject>_<YYYYMMDD>.mat   15 trials, keys ``<prefix>_eeg1`` .. ``<prefix>_eeg15``
+        label.mat                  key ``label``, shape (1, 15), values in {-1, 0, 1}
+
+Each trial array has shape (62 channels, T samples) at 200 Hz, values in microvolts.
+Everything returned here uses the project's conventions: EEG as ``float32`` arrays of shape
+(n_channels, n_samples) in microvolts, classes 0 negative, 1 neutral, 2 positive.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.io
+
+__all__ = [
+    "CLASS_NAMES",
+    "FRONTAL",
+    "N_TRIALS",
+    "SEED_CHANNELS",
+    "SEED_LABELS",
+    "SEED_SFREQ",
+    "TEMPORAL",
+    "TRIAL_SECONDS",
+    "SeedFormatError",
+    "SessionFile",
+    "find_label_file",
+    "find_sessions",
+    "read_labels",
+    "read_trials",
+    "trial_keys",
+]
+
+SEED_CHANNELS: tuple[str, ...] = (
+    "FP1", "FPZ", "FP2", "AF3", "AF4", "F7", "F5", "F3", "F1", "FZ",
+    "F2", "F4", "F6", "F8", "FT7", "FC5", "FC3", "FC1", "FCZ", "FC2",
+    "FC4", "FC6", "FT8", "T7", "C5", "C3", "C1", "CZ", "C2", "C4",
+    "C6", "T8", "TP7", "CP5", "CP3", "CP1", "CPZ", "CP2", "CP4", "CP6",
+    "TP8", "P7", "P5", "P3", "P1", "PZ", "P2", "P4", "P6", "P8",
+    "PO7", "PO5", "PO3", "POZ", "PO4", "PO6", "PO8", "CB1", "O1", "OZ",
+    "O2", "CB2",
+)  # fmt: skip
+"""The 62 SEED channel names, upper case, in file (row) order."""
+
+FRONTAL: tuple[str, ...] = (
+    "FP1", "FPZ", "FP2", "AF3", "AF4", "F7", "F5", "F3", "F1", "FZ", "F2", "F4", "F6", "F8",
+)  # fmt: skip
+"""Frontal region used by the app."""
+
+TEMPORAL: tuple[str, ...] = ("FT7", "FT8", "T7", "T8", "TP7", "TP8")
+"""Lateral temporal region used by the app."""
+
+SEED_SFREQ: float = 200.0
+"""Sampling rate of Preprocessed_EEG arrays, in Hz."""
+
+TRIAL_SECONDS: tuple[int, ...] = (
+    235, 233, 206, 238, 185, 195, 237, 216, 265, 237, 235, 233, 235, 238, 206,
+)  # fmt: skip
+"""Length of each of the 15 film clips, in seconds (T = 200 * seconds + 1 samples)."""
+
+SEED_LABELS: tuple[int, ...] = (1, 0, -1, -1, 0, 1, -1, 0, 1, 1, 0, -1, 0, 1, -1)
+"""SEED label of each trial: -1 negative, 0 neutral, 1 positive (same for every session)."""
+
+CLASS_NAMES: tuple[str, ...] = ("negative", "neutral", "positive")
+"""Class names by class index (class = SEED label + 1)."""
+
+N_TRIALS = 15
+DATA_DIRNAME = "Preprocessed_EEG"
+LABEL_FILENAME = "label.mat"
+LABEL_KEY = "label"
+
+_SESSION_RE = re.compile(r"^(\d+)_(\d{8})\.mat$")
+_TRIAL_RE = re.compile(r"^.+_eeg(\d+)$")
+_EXPECTED = "files named <subject>_<YYYYMMDD>.mat (e.g. 1_20131027.mat)"
+
+
+class SeedFormatError(ValueError):
+    """A file or folder does not follow the SEED layout; the message names what is wrong."""
+
+
+@dataclass(frozen=True)
+class SessionFile:
+    """One recording session: a ``<subject>_<YYYYMMDD>.mat`` file.
+
+    Attributes:
+        path: the .mat file.
+        subject: subject number from the file name (1..15 in SEED).
+        session: 1-based rank of ``date`` among this subject's files.
+        date: the ``YYYYMMDD`` part of the file name.
+    """
+
+    path: Path
+    subject: int
+    session: int
+    date: str
+
+
+def _data_dir(root: str | Path) -> Path:
+    """Return the folder that holds the session files, given SEED/, SEED_EEG/ or the folder itself.
+
+    Raises:
+        SeedFormatError: ``root`` does not exist or holds no session files.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise SeedFormatError(f"SEED folder not found: {root} (expected a directory)")
+    candidates = [root, root / DATA_DIRNAME]
+    candidates += [root / name / DATA_DIRNAME for name in ("SEED", "SEED_EEG")]
+    for folder in candidates:
+        if folder.is_dir() and any(_SESSION_RE.match(p.name) for p in folder.iterdir()):
+            return folder
+    raise SeedFormatError(
+        f"no SEED session files in {root} or {root / DATA_DIRNAME}: expected {_EXPECTED}"
+    )
+
+
+def find_sessions(root: str | Path) -> list[SessionFile]:
+    """List the session files under a SEED folder.
+
+    Args:
+        root: ``SEED/``, ``SEED_EEG/`` or ``Preprocessed_EEG/`` (the folder with the .mat files).
+
+    Returns:
+        Sessions sorted by (subject, session); ``session`` is the 1-based rank of the file's date
+        among that subject's files. ``label.mat`` and other non-matching files are ignored.
+
+    Raises:
+        SeedFormatError: no session files found (the message names the folder), or one subject
+            has two files with the same date.
+    """
+    folder = _data_dir(root)
+    by_subject: dict[int, list[tuple[str, Path]]] = {}
+    for path in folder.iterdir():
+        match = _SESSION_RE.match(path.name)
+        if match and path.is_file():
+            by_subject.setdefault(int(match.group(1)), []).append((match.group(2), path))
+    sessions: list[SessionFile] = []
+    for subject in sorted(by_subject):
+        files = sorted(by_subject[subject])
+        dates = [date for date, _ in files]
+        if len(set(dates)) != len(dates):
+            names = ", ".join(p.name for _, p in files)
+            raise SeedFormatError(
+                f"subject {subject} has two files with the same date in {folder}: {names}"
+            )
+        for rank, (date, path) in enumerate(files, start=1):
+            sessions.append(SessionFile(path=path, subject=subject, session=rank, date=date))
+    return sessions
+
+
+def find_label_file(root: str | Path) -> Path:
+    """Return the ``label.mat`` of a SEED folder.
+
+    Args:
+        root: ``SEED/``, ``SEED_EEG/``, ``Preprocessed_EEG/`` or the label file itself.
+
+    Raises:
+        SeedFormatError: there is no ``label.mat`` (the message names the folder searched).
+    """
+    root = Path(root)
+    if root.is_file():
+        return root
+    folders = [root, root / DATA_DIRNAME]
+    folders += [root / name / DATA_DIRNAME for name in ("SEED", "SEED_EEG")]
+    for folder in folders:
+        if (folder / LABEL_FILENAME).is_file():
+            return folder / LABEL_FILENAME
+    raise SeedFormatError(
+        f"{LABEL_FILENAME} not found in {root} or {root / DATA_DIRNAME}: expected a MATLAB file "
+        f"with key '{LABEL_KEY}' of shape (1, {N_TRIALS}) and values in {{-1, 0, 1}}"
+    )
+
+
+def _loadmat(path: Path, keys: Sequence[str] | None = None) -> dict[str, object]:
+    """``scipy.io.loadmat`` that turns every read failure into a SeedFormatError naming the file."""
+    try:
+        return scipy.io.loadmat(path, variable_names=keys)
+    except Exception as err:  # scipy raises many types for corrupt files
+        raise _read_error(path, err) from err
+
+
+def _read_error(path: Path, err: Exception) -> SeedFormatError:
+    """Build the error for a .mat file that scipy could not parse."""
+    if isinstance(err, NotImplementedError):  # MATLAB v7.3 (HDF5)
+        return SeedFormatError(f"cannot read {path}: MATLAB v7.3/HDF5 is not supported ({err})")
+    return SeedFormatError(f"cannot read {path}: not a readable MATLAB file ({err})")
+
+
+def read_labels(root_or_label_file: str | Path) -> np.ndarray:
+    """Read the trial labels from ``label.mat``.
+
+    Args:
+        root_or_label_file: a SEED folder (see :func:`find_label_file`) or the label file.
+
+    Returns:
+        int64 array of shape (15,): classes 0 negative, 1 neutral, 2 positive (SEED label + 1).
+
+    Raises:
+        SeedFormatError: missing file, missing key, wrong shape or values outside {-1, 0, 1}.
+    """
+    path = find_label_file(root_or_label_file)
+    data = _loadmat(path, [LABEL_KEY])
+    if LABEL_KEY not in data:
+        raise SeedFormatError(f"{path}: key '{LABEL_KEY}' not found")
+    raw = np.asarray(data[LABEL_KEY])
+    if raw.size != N_TRIALS or raw.ndim > 2 or max(raw.shape, default=0) != N_TRIALS:
+        raise SeedFormatError(
+            f"{path}: key '{LABEL_KEY}' has shape {raw.shape}, expected (1, {N_TRIALS})"
+        )
+    if not np.issubdtype(raw.dtype, np.number):
+        raise SeedFormatError(f"{path}: key '{LABEL_KEY}' has non-numeric dtype {raw.dtype}")
+    values = raw.reshape(-1)
+    bad = ~np.isin(values, (-1, 0, 1))
+    if bad.any():
+        raise SeedFormatError(
+            f"{path}: key '{LABEL_KEY}' has values {sorted(set(values[bad].tolist()))} "
+            "outside {-1, 0, 1}"
+        )
+    return values.astype(np.int64) + 1
+
+
+def _numbered_keys(path: Path, names: Iterable[str]) -> list[tuple[int, str]]:
+    """Return (trial number, key) for every trial key, ordered by number; checks duplicates."""
+    numbered: dict[int, str] = {}
+    for name in names:
+        match = _TRIAL_RE.match(name)
+        if name.startswith("__") or not match:
+            continue
+        number = int(match.group(1))
+        if number in numbered:
+            raise SeedFormatError(
+                f"{path}: keys '{numbered[number]}' and '{name}' both hold trial {number}"
+            )
+        numbered[number] = name
+    if not numbered:
+        raise SeedFormatError(
+            f"{path}: no trial keys found; expected keys like '<prefix>_eeg1' .. "
+            f"'<prefix>_eeg{N_TRIALS}' (keys present: {sorted(names)})"
+        )
+    return sorted(numbered.items())
+
+
+def _variable_names(path: Path) -> list[str]:
+    """Names of the variables stored in a .mat file (reads headers only, not data)."""
+    if not path.is_file():
+        raise SeedFormatError(f"session file not found: {path}")
+    try:
+        return [name for name, _shape, _cls in scipy.io.whosmat(path)]
+    except Exception as err:
+        raise _read_error(path, err) from err
+
+
+def trial_keys(path: str | Path) -> list[str]:
+    """Return the trial keys of a session file (``^.+_eeg(\\d+)$``), ordered by trial number.
+
+    Raises:
+        SeedFormatError: unreadable file or no trial keys (the message names the file).
+    """
+    path = Path(path)
+    return [key for _, key in _numbered_keys(path, _variable_names(path))]
+
+
+def _check_trial(path: Path, key: str, array: np.ndarray) -> None:
+    """Validate one trial array of shape (62, T); raise SeedFormatError naming file and key."""
+    where = f"{path}: key '{key}'"
+    if array.ndim != 2:
+        raise SeedFormatError(f"{where} has shape {array.shape}, expected 2-D (62 channels, T)")
+    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+        raise SeedFormatError(f"{where} has dtype {array.dtype}, expected a real numeric array")
+    n_channels, n_samples = array.shape
+    if n_channels != len(SEED_CHANNELS):
+        hint = " (transposed?)" if n_samples == len(SEED_CHANNELS) else ""
+        raise SeedFormatError(
+            f"{where} has {n_channels} channels (shape {array.shape}), "
+            f"expected {len(SEED_CHANNELS)}{hint}"
+        )
+    if n_samples == 0:
+        raise SeedFormatError(f"{where} has no samples")
+    n_bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+    if n_bad:
+        raise SeedFormatError(f"{where} has {n_bad} NaN/Inf values of {array.size}")
+
+
+def read_trials(
+    path: str | Path,
+    trials: Sequence[int] | None = None,
+    dtype: np.dtype | type = np.float32,
+) -> list[np.ndarray]:
+    """Read the trials of one session file.
+
+    Args:
+        path: a ``<subject>_<YYYYMMDD>.mat`` file.
+        trials: 1-based trial numbers to read, in the order wanted; ``None`` reads all, ordered
+            by trial number.
+        dtype: dtype of the returned arrays (default float32).
+
+    Returns:
+        One array per trial, shape (62, T_i) with T_i samples at 200 Hz, in microvolts.
+
+    Raises:
+        SeedFormatError: unreadable file, no trial keys, a requested trial missing, an array not
+            2-D, a channel count other than 62, or NaN/Inf values (the message names file and key).
+    """
+    path = Path(path)
+    available = dict(_numbered_keys(path, _variable_names(path)))
+    numbers = sorted(available) if trials is None else [int(n) for n in trials]
+    missing = [n for n in numbers if n not in available]
+    if missing:
+        raise SeedFormatError(
+            f"{path}: trial(s) {missing} not found; trials present: {sorted(available)}"
+        )
+    out: list[np.ndarray] = []
+    for number in numbers:  # one key at a time keeps peak memory to one float64 trial
+        key = available[number]
+        data = _loadmat(path, [key])
+        if key not in data:
+            raise SeedFormatError(f"{path}: key '{key}' could not be loaded")
+        array = np.asarray(data.pop(key))
+        _check_trial(path, key, array)
+        out.append(np.ascontiguousarray(array, dtype=dtype))
+        del array, data
+    return out

@@ -1,0 +1,134 @@
+"""``sicleer-synth OUTDIR``: write a synthetic SEED-format folder (not SEED data)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from offline_training.seed import TRIAL_SECONDS
+from offline_training.synth import generate_seed_folder
+
+_EPILOG = """\
+examples:
+  sicleer-synth runs/synth                          all 15 subjects x 3 sessions (~15 GB)
+  sicleer-synth runs/tiny --subjects 1-2 --sessions 1 --trial-seconds 30
+  sicleer-synth runs/synth --subjects 1,4,7 --seed 3 --force
+
+The output folder plays the part of SEED/: files go to OUTDIR/Preprocessed_EEG/ as
+<subject>_<YYYYMMDD>.mat (keys <prefix>_eeg1..15, 62 x (200*s+1) float64 microvolts),
+label.mat and readme.txt. Every file is marked SYNTHETIC in its header.
+"""
+
+
+def parse_subjects(text: str) -> list[int]:
+    """Parse "1-3", "1,4,7" or "1-3,7" into distinct subject numbers >= 1, in the order given."""
+    subjects: list[int] = []
+    try:
+        for part in text.split(","):
+            lo, _, hi = part.strip().partition("-")
+            first, last = int(lo), int(hi or lo)
+            if last < first:
+                raise ValueError
+            subjects += [s for s in range(first, last + 1) if s not in subjects]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid subjects {text!r}: use e.g. '1-3' or '1,4,7'"
+        ) from None
+    if not subjects or min(subjects) < 1:
+        raise argparse.ArgumentTypeError(f"invalid subjects {text!r}: numbers start at 1")
+    return subjects
+
+
+def parse_trial_seconds(text: str) -> float | list[float]:
+    """Parse one length for all 15 trials ("30") or 15 comma-separated lengths, in seconds."""
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid trial seconds {text!r}") from None
+    if len(values) not in (1, len(TRIAL_SECONDS)) or min(values) <= 0:
+        raise argparse.ArgumentTypeError(
+            f"invalid trial seconds {text!r}: give one positive number or {len(TRIAL_SECONDS)}"
+        )
+    return values[0] if len(values) == 1 else values
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line parser of ``sicleer-synth``."""
+    parser = argparse.ArgumentParser(
+        prog="sicleer-synth",
+        description="Write a SYNTHETIC SEED-format EEG folder (for tests and demos; not SEED).",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("outdir", type=Path, help="output folder (acts as SEED/)")
+    parser.add_argument(
+        "--subjects",
+        type=parse_subjects,
+        default=list(range(1, 16)),
+        help="subjects to write, e.g. '1-3' or '1,4,7' (default: 1-15)",
+    )
+    parser.add_argument(
+        "--sessions", type=int, choices=(1, 2, 3), default=3, help="sessions a subject (default 3)"
+    )
+    parser.add_argument(
+        "--trial-seconds",
+        type=parse_trial_seconds,
+        default=list(TRIAL_SECONDS),
+        help="seconds per trial: one number for all 15 trials or 15 comma-separated numbers "
+        "(default: SEED's clip lengths, 185-265 s, 3394 s a session)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace synthetic files already in OUTDIR (files not made by sicleer-synth are "
+        "never touched)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``sicleer-synth``; returns the process exit status (0 ok, 1 error, 2 usage)."""
+    args = build_parser().parse_args(argv)
+    if args.seed < 0:
+        print("sicleer-synth: error: --seed must be >= 0", file=sys.stderr)
+        return 2
+    n_files = len(args.subjects) * args.sessions + 2
+    start = time.perf_counter()
+    with tqdm(total=n_files, unit="file", desc="sicleer-synth") as bar:
+
+        def advance(path: Path) -> None:
+            bar.set_postfix_str(path.name)
+            bar.update()
+
+        try:
+            written = generate_seed_folder(
+                args.outdir,
+                subjects=args.subjects,
+                n_sessions=args.sessions,
+                trial_seconds=args.trial_seconds,
+                seed=args.seed,
+                overwrite=args.force,
+                on_file=advance,
+            )
+        except (FileExistsError, ValueError, OSError) as err:
+            bar.close()
+            print(f"sicleer-synth: error: {err}", file=sys.stderr)
+            return 1
+    folder = written[0].parent
+    size = sum(p.stat().st_size for p in written) / 1e6
+    n_sessions = len(written) - 2
+    print(
+        f"wrote {n_sessions} synthetic session file(s), label.mat and readme.txt to {folder} "
+        f"({size:.1f} MB, {time.perf_counter() - start:.1f} s, seed {args.seed})"
+    )
+    print(f"use it as a SEED folder: {args.outdir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Cutting trials into windows, pooling windows across sessions, per-channel normalisation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def window_starts(n_samples: int, window: int, stride: int) -> np.ndarray:
+    """Start indices of the full windows that fit in ``n_samples`` (no padding).
+
+    Returns:
+        (n_windows,) int64; empty when the trial is shorter than one window.
+    """
+    if window < 1 or stride < 1:
+        raise ValueError(f"window and stride must be >= 1 sample, got {window}, {stride}")
+    if n_samples < window:
+        return np.zeros(0, dtype=np.int64)
+    return np.arange(0, n_samples - window + 1, stride, dtype=np.int64)
+
+
+def cut_windows(trial: np.ndarray, window: int, stride: int) -> np.ndarray:
+    """Cut one trial into windows.
+
+    Args:
+        trial: (n_channels, n_samples).
+        window, stride: in samples.
+
+    Returns:
+        (n_windows, n_channels, window) float32 copy.
+    """
+    starts = window_starts(trial.shape[1], window, stride)
+    view = np.lib.stride_tricks.sliding_window_view(trial, window, axis=1)  # (C, S, W)
+    return np.ascontiguousarray(view[:, starts].transpose(1, 0, 2), dtype=np.float32)
+
+
+@dataclass
+class SessionWindows:
+    """The windows of one session (array may be a read-only memory map).
+
+    Attributes:
+        x: (n_windows, n_channels, window) float32, microvolts.
+        y: (n_windows,) int64 class of each window.
+        trial: (n_windows,) int64 1-based trial number of each window.
+        subject, session: identity of the session.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    trial: np.ndarray
+    subject: int
+    session: int
+
+
+class WindowPool:
+    """Selected windows of several sessions, addressed by one global index.
+
+    Nothing is copied at construction; :meth:`take` gathers a batch.
+    """
+
+    def __init__(self, parts: Sequence[tuple[SessionWindows, np.ndarray]]) -> None:
+        """``parts``: (session windows, boolean or index selection of its windows)."""
+        self._arrays: list[np.ndarray] = []
+        owners, locals_, labels = [], [], []
+        for k, (sw, sel) in enumerate(parts):
+            idx = np.flatnonzero(sel) if np.asarray(sel).dtype == bool else np.asarray(sel)
+            self._arrays.append(sw.x)
+            owners.append(np.full(idx.size, k, dtype=np.int64))
+            locals_.append(idx.astype(np.int64))
+            labels.append(sw.y[idx])
+        self._owner = np.concatenate(owners) if owners else np.zeros(0, np.int64)
+        self._local = np.concatenate(locals_) if locals_ else np.zeros(0, np.int64)
+        self.y = np.concatenate(labels) if labels else np.zeros(0, np.int64)
+
+    def __len__(self) -> int:
+        return int(self._owner.size)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(n_channels, window) of every window."""
+        return tuple(self._arrays[0].shape[1:])  # type: ignore[return-value]
+
+    def take(self, index: np.ndarray) -> np.ndarray:
+        """Gather windows by global index: (len(index), n_channels, window) float32."""
+        index = np.asarray(index, dtype=np.int64)
+        out = np.empty((index.size, *self.shape), dtype=np.float32)
+        owners = self._owner[index]
+        for k in np.unique(owners):
+            rows = np.flatnonzero(owners == k)
+            local = self._local[index[rows]]
+            order = np.argsort(local)  # sorted reads are kinder to memory maps
+            out[rows[order]] = self._arrays[k][local[order]]
+        return out
+
+    def batches(self, batch_size: int, rng: np.random.Generator | None = None):
+        """Yield (indices, windows, labels) in order, or shuffled when ``rng`` is given."""
+        order = rng.permutation(len(self)) if rng is not None else np.arange(len(self))
+        for start in range(0, len(order), batch_size):
+            idx = order[start: start + batch_size]
+            yield idx, self.take(idx), self.y[idx]
+
+
+@dataclass(frozen=True)
+class Normaliser:
+    """Per-channel z-scoring fitted on training windows.
+
+    Attributes:
+        mean, std: (n_channels,) float64, microvolts.
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, pool: WindowPool, chunk: int = 2048) -> Normaliser:
+        """Mean and standard deviation of every channel over all samples of ``pool``."""
+        if len(pool) == 0:
+            raise ValueError("cannot fit a normaliser on an empty training set")
+        n_ch = pool.shape[0]
+        total = np.zeros(n_ch)
+        total_sq = np.zeros(n_ch)
+        count = 0
+        for start in range(0, len(pool), chunk):
+            x = pool.take(np.arange(start, min(start + chunk, len(pool)))).astype(np.float64)
+            total += x.sum(axis=(0, 2))
+            total_sq += np.square(x).sum(axis=(0, 2))
+            count += x.shape[0] * x.shape[2]
+        mean = total / count
+        std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
+        return cls(mean=mean, std=np.where(std > 1e-6, std, 1.0))
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """(batch, n_channels, T) microvolts -> normalised float32."""
+        return ((x - self.mean[:, None]) / self.std[:, None]).astype(np.float32)
