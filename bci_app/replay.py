@@ -66,12 +66,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# PlayerLSL pushes a last chunk of one sample with push_chunk, and mne-lsl then warns that
-# push_sample would be faster: harmless, but printed at the end of many SEED files.
-warnings.filterwarnings(
-    "ignore", message="A single sample is pushed", category=RuntimeWarning, module="mne_lsl"
-)
-
 DEFAULT_NAME = "bci-replay"
 """Default LSL name of the EEG stream."""
 DEFAULT_CHUNK_MS = 25.0
@@ -81,6 +75,8 @@ WIRE_UNIT = "microvolts"
 """Unit written in the stream description of every voltage channel."""
 EEG_STREAM_TYPE = "EEG"
 MARKER_STREAM_TYPE = "Markers"
+END_LINGER_S = 0.5
+"""Seconds the outlets stay open after the last sample so receivers can pull it."""
 _MICRO = -6  # FIFF unit multiplier exponent of microvolts (1e-6)
 _UV_TO_V = 1e-6
 
@@ -349,12 +345,14 @@ class _ReplayPlayer(PlayerLSL):
         self._worker: ThreadPoolExecutor | None = None
         self._ended = threading.Event()
         self._ended.set()
+        self._stopping = threading.Event()
 
     def start(self) -> _ReplayPlayer:
         """Open both outlets and start the streaming thread (no-op when already running)."""
         if self.running:
             return self
         self._ended.clear()
+        self._stopping.clear()
         self._marker_outlet = StreamOutlet(self._marker_sinfo)
         super().start()
         self._worker = self._executor  # kept to join its thread even after the file ended
@@ -362,6 +360,7 @@ class _ReplayPlayer(PlayerLSL):
 
     def stop(self) -> _ReplayPlayer:
         """Join the streaming thread, close both outlets. Safe to call at any time, repeatedly."""
+        self._stopping.set()
         worker, self._worker = self._worker, None
         if worker is not None:  # pending submissions fail and are ignored by PlayerLSL
             worker.shutdown(wait=True, cancel_futures=True)
@@ -379,18 +378,38 @@ class _ReplayPlayer(PlayerLSL):
         PlayerLSL pushes a chunk at the time of its first sample (its timestamps then lie up to
         one chunk in the future) and stamps a shorter last chunk as if it were full; here the
         chunk waits until ``timestamp of its last sample`` and the last chunk is stamped
-        contiguously. The end of the file is handled without PlayerLSL's empty-chunk warning.
+        contiguously. The end of the file is pushed by :meth:`_push_tail`.
         """
         remaining = self._raw.n_times - self._start_idx
-        if self._n_repeated >= self._n_repeat and remaining < self._chunk_size:
-            if remaining <= 0:
-                self._del_outlets()
-                self._reset_variables()
-                return
+        last = self._n_repeated >= self._n_repeat and remaining < self._chunk_size
+        if last:
             self._streaming_delay = remaining / self.info["sfreq"]
         due = self._target_timestamp + self._streaming_delay
         time.sleep(max(0.0, due - local_clock()))
-        super()._stream()
+        if last:
+            self._push_tail(remaining)
+        else:
+            super()._stream()
+
+    def _push_tail(self, remaining: int) -> None:
+        """End of file: push the last ``remaining`` (< chunk_size) samples and their markers,
+        keep the outlets open ``END_LINGER_S`` so receivers can drain them, then close."""
+        try:
+            if remaining > 0:
+                start = self._start_idx
+                self._target_timestamp += self._streaming_delay
+                data = np.ascontiguousarray(self._raw[:, start : start + remaining][0].T)
+                if remaining == 1:  # push_chunk would warn about a single sample
+                    self._outlet.push_sample(data[0], timestamp=self._target_timestamp)
+                else:
+                    self._outlet.push_chunk(data, timestamp=self._target_timestamp)
+                self._stream_annotations(start, start + remaining, self._target_timestamp)
+            self._stopping.wait(END_LINGER_S)
+        except Exception as exc:  # same policy as PlayerLSL._stream
+            log.error("%s: stopping at the end of the file: %s", self._name, exc)
+        finally:
+            self._del_outlets()
+            self._reset_variables()
 
     def _stream_annotations(self, start: int, stop: int, start_timestamp: float) -> None:
         """Push the markers whose sample lies in the chunk just pushed, [start, stop) modulo

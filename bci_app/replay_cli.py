@@ -13,10 +13,13 @@ file that cannot be replayed (the message names it).
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from mne_lsl.lsl import local_clock
@@ -154,7 +157,21 @@ def _stream(replay: Replay, duration: float | None) -> str:
     except KeyboardInterrupt:
         return "interrupted"
     finally:
-        replay.stop()
+        with _sigint_ignored():  # a second Ctrl-C must not abort the clean-up
+            replay.stop()
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT inside the block (only possible, and only done, in the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -44,7 +44,8 @@ class ModelMetadata:
         sfreq: sampling rate of the training data (Hz).
         window_samples: window length fed to the network (samples).
         norm_mean, norm_std: per-channel normalisation (microvolts), fitted on training data;
-            the network sees ``(x - mean) / std``.
+            the network sees ``(x - mean) / std``, where ``mean`` is each window's own
+            per-channel mean when ``demean_windows`` is set, else ``norm_mean``.
         class_names: output classes in logit order.
         unit: unit of the raw input the normalisation expects.
         protocol: training protocol description (e.g. "subject-dependent, export on all data").
@@ -63,6 +64,7 @@ class ModelMetadata:
     norm_std: list[float]
     class_names: list[str] = field(default_factory=lambda: ["negative", "neutral", "positive"])
     unit: str = "uV"
+    demean_windows: bool = True
     protocol: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
@@ -171,7 +173,8 @@ class LoadedModel:
 
     def normalise(self, windows: np.ndarray) -> np.ndarray:
         """(batch, C, T) microvolts -> (batch, C, T) normalised float32."""
-        return ((windows - self._mean) * self._inv_std).astype(np.float32, copy=False)
+        centre = windows.mean(axis=-1, keepdims=True) if self.meta.demean_windows else self._mean
+        return ((windows - centre) * self._inv_std).astype(np.float32, copy=False)
 
     @torch.inference_mode()
     def predict_proba(self, windows: np.ndarray) -> np.ndarray:

@@ -115,7 +115,8 @@ def export_model(cfg: TrainConfig, sessions: list[SessionFile], store: WindowSto
     net, history, _ = fit(pool, norm, cfg, device, cfg.seed, desc="export")
     meta = ModelMetadata(
         config=net.cfg, channel_names=list(SEED_CHANNELS), sfreq=SEED_SFREQ,
-        window_samples=store.window, norm_mean=norm.mean.tolist(), norm_std=norm.std.tolist(),
+        window_samples=store.window, norm_mean=norm.mean.tolist(),
+        norm_std=norm.std.tolist(), demean_windows=norm.demean,
         class_names=list(CLASS_NAMES),
         protocol=(f"trained on all trials of {len(sessions)} session(s); evaluated with "
                   f"{cfg.protocol}"),

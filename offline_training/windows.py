@@ -104,18 +104,25 @@ class WindowPool:
 
 @dataclass(frozen=True)
 class Normaliser:
-    """Per-channel z-scoring fitted on training windows.
+    """Per-channel scaling fitted on training windows.
+
+    With ``demean`` (the default) every window first loses its own per-channel mean, which
+    makes the model blind to DC offsets and slow drifts (amplifiers differ there, and a live
+    causal high-pass never removes them exactly as offline data did); then each channel is
+    divided by its training standard deviation. Without it, the training mean is subtracted.
 
     Attributes:
-        mean, std: (n_channels,) float64, microvolts.
+        mean, std: (n_channels,) float64, microvolts (mean is zero when ``demean``).
+        demean: subtract each window's own per-channel mean.
     """
 
     mean: np.ndarray
     std: np.ndarray
+    demean: bool = True
 
     @classmethod
-    def fit(cls, pool: WindowPool, chunk: int = 2048) -> Normaliser:
-        """Mean and standard deviation of every channel over all samples of ``pool``."""
+    def fit(cls, pool: WindowPool, demean: bool = True, chunk: int = 2048) -> Normaliser:
+        """Fit on every sample of ``pool`` (read in chunks, so memory maps stay cheap)."""
         if len(pool) == 0:
             raise ValueError("cannot fit a normaliser on an empty training set")
         n_ch = pool.shape[0]
@@ -124,13 +131,18 @@ class Normaliser:
         count = 0
         for start in range(0, len(pool), chunk):
             x = pool.take(np.arange(start, min(start + chunk, len(pool)))).astype(np.float64)
+            if demean:
+                x -= x.mean(axis=2, keepdims=True)
             total += x.sum(axis=(0, 2))
             total_sq += np.square(x).sum(axis=(0, 2))
             count += x.shape[0] * x.shape[2]
         mean = total / count
         std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
-        return cls(mean=mean, std=np.where(std > 1e-6, std, 1.0))
+        if demean:
+            mean = np.zeros(n_ch)
+        return cls(mean=mean, std=np.where(std > 1e-6, std, 1.0), demean=demean)
 
     def apply(self, x: np.ndarray) -> np.ndarray:
-        """(batch, n_channels, T) microvolts -> normalised float32."""
-        return ((x - self.mean[:, None]) / self.std[:, None]).astype(np.float32)
+        """(batch, n_channels, T) microvolts -> normalised float32 (same shape)."""
+        centre = x.mean(axis=-1, keepdims=True) if self.demean else self.mean[:, None]
+        return ((x - centre) / self.std[:, None]).astype(np.float32)

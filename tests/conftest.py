@@ -52,3 +52,26 @@ def seed_session_file(seed_folder: Path) -> Path:
     files = sorted((seed_folder / "Preprocessed_EEG").glob("1_*.mat"))
     assert len(files) == 1, files
     return files[0]
+
+
+def make_model_file(path: Path, channels: list[str] | None = None, sfreq: float = 200.0,
+                    window_samples: int = 200, seed: int = 0) -> Path:
+    """A small SI-CLEER model file with random weights (for live-path tests)."""
+    import torch
+
+    from models import SICLEER, ModelConfig, ModelMetadata, save_model
+    from offline_training.seed import SEED_CHANNELS
+
+    names = list(channels or SEED_CHANNELS)
+    torch.manual_seed(seed)
+    cfg = ModelConfig(n_channels=len(names), hidden_dims=16, output_dims=32)
+    meta = ModelMetadata(config=cfg, channel_names=names, sfreq=sfreq,
+                         window_samples=window_samples, norm_mean=[0.0] * len(names),
+                         norm_std=[20.0] * len(names), synthetic=True, protocol="test")
+    return save_model(path, SICLEER(cfg), meta)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Path of a small random-weight model over the 62 SEED channels at 200 Hz, 1-s windows."""
+    return make_model_file(tmp_path_factory.mktemp("model") / "tiny.safetensors")

@@ -189,7 +189,8 @@ def test_model_file_round_trip(tmp_path) -> None:
     assert loaded.meta.metrics == {"accuracy": 0.9}
     assert loaded.meta.synthetic is True
     x = np.random.default_rng(0).normal(0, 10, (4, 6, 50)).astype(np.float32)
-    expected = torch.softmax(net.eval()(torch.from_numpy(x / 10).transpose(1, 2)), -1)
+    centred = (x - x.mean(-1, keepdims=True)) / 10  # each window demeaned, then / std
+    expected = torch.softmax(net.eval()(torch.from_numpy(centred).transpose(1, 2)), -1)
     probs = loaded.predict_proba(x)
     np.testing.assert_allclose(probs, expected.detach().numpy(), atol=1e-5)
     np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-5)

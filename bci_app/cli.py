@@ -1,0 +1,188 @@
+"""``bci-app``: the live SI-CLEER session, as a desktop window or headless."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bci_app.config import DEVICES, EngineConfig
+
+if TYPE_CHECKING:
+    from bci_app.engine import Engine, WindowResult
+
+
+def _notch(text: str) -> float | None:
+    if text.lower() in ("off", "none", "0"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--notch takes 50, 60 or off, not {text!r}") from None
+    return value
+
+
+def _edge(text: str) -> float | None:
+    return None if text.lower() in ("off", "none") else float(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    from models import DEMO_MODEL_PATH
+
+    p = argparse.ArgumentParser(
+        prog="bci-app",
+        description="Live EEG emotion recognition with SI-CLEER: reads EEG from Lab Streaming "
+                    "Layer, filters it causally, predicts negative/neutral/positive every hop, "
+                    "and shows (or, with --headless, prints) the trajectory and frontal/"
+                    "temporal band power. Predictions also go out as an LSL stream.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    src = p.add_argument_group("input stream")
+    src.add_argument("--stream", help="name of the LSL EEG stream (default: the only one)")
+    src.add_argument("--stream-type", help="type of the stream, e.g. EEG")
+    src.add_argument("--source-id", help="source id of the stream")
+    src.add_argument("--list-streams", action="store_true",
+                     help="print the LSL streams on this network and exit")
+    src.add_argument("--resolve-timeout", type=float, default=5.0,
+                     help="seconds to wait for the stream to appear")
+    mdl = p.add_argument_group("model and processing")
+    mdl.add_argument("--model", type=Path, default=DEMO_MODEL_PATH,
+                     help="model file from sicleer-train --export")
+    mdl.add_argument("--hop", type=float, default=0.25, help="seconds between predictions")
+    mdl.add_argument("--smoothing", type=float, default=2.0,
+                     help="time constant (s) of the probability smoothing; 0 disables it")
+    mdl.add_argument("--notch", type=_notch, default=50.0, help="mains notch: 50, 60 or off")
+    mdl.add_argument("--l-freq", type=_edge, default=0.5, help="band-pass low edge, Hz or off")
+    mdl.add_argument("--h-freq", type=_edge, default=75.0, help="band-pass high edge, Hz or off")
+    mdl.add_argument("--device", choices=DEVICES, default="auto",
+                     help="inference device (auto takes CUDA when present)")
+    out = p.add_argument_group("outputs")
+    out.add_argument("--log", type=Path, help="session log CSV, written as it goes")
+    out.add_argument("--summary", type=Path, help="summary JSON written on exit")
+    out.add_argument("--outlet-name", default="SI-CLEER",
+                     help="name of the predictions LSL stream ('off' for none)")
+    out.add_argument("--no-markers", action="store_true",
+                     help="ignore the replay's marker stream (no ground truth)")
+    run = p.add_argument_group("running")
+    run.add_argument("--headless", action="store_true",
+                     help="no window: print one status line per second")
+    run.add_argument("--duration", type=float, help="stop after this many seconds")
+    run.add_argument("--screenshot", type=Path,
+                     help="(window) save a PNG of the window after --duration and exit")
+    run.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> EngineConfig:
+    """EngineConfig from parsed arguments (raises ValueError on a bad combination)."""
+    return EngineConfig(
+        model=args.model, stream=args.stream, stream_type=args.stream_type,
+        source_id=args.source_id, hop=args.hop, smoothing=args.smoothing, notch=args.notch,
+        l_freq=args.l_freq, h_freq=args.h_freq, device=args.device, log=args.log,
+        summary=args.summary,
+        outlet_name=None if args.outlet_name.lower() == "off" else args.outlet_name,
+        duration=args.duration, resolve_timeout=args.resolve_timeout,
+        markers=not args.no_markers)
+
+
+def _status_line(engine: Engine, last: WindowResult | None) -> str:
+    st = engine.status()
+    parts = [f"[{st.state:>11}]"]
+    if st.latency_p50 is not None:
+        parts.append(f"latency p50 {st.latency_p50:5.1f} ms p95 {st.latency_p95:5.1f} ms")
+    if last is not None:
+        names = engine.class_names
+        probs = " ".join(f"{n[:3]} {p:.2f}" for n, p in zip(names, last.smoothed, strict=True))
+        truth = names[last.truth] if last.truth is not None else "-"
+        parts.append(f"{probs} -> {names[int(last.smoothed.argmax())]:<8} truth {truth}")
+    if st.online_accuracy is not None:
+        parts.append(f"acc {100 * st.online_accuracy:.0f}%")
+    if st.samples_lost or st.windows_skipped or st.nan_windows:
+        parts.append(f"lost {st.samples_lost} skipped {st.windows_skipped} nan {st.nan_windows}")
+    if st.state in ("lost", "error", "connecting") and st.message:
+        parts.append(st.message)
+    return "  ".join(parts)
+
+
+def run_headless(config: EngineConfig) -> int:
+    """Run the engine without a window, printing a line per second; returns the exit code."""
+    from bci_app.engine import Engine
+
+    engine = Engine(config)
+    engine.start()
+    last = None
+    try:
+        next_print = time.monotonic() + 1.0
+        while engine.running:
+            time.sleep(0.05)
+            results = engine.drain_results()
+            if results:
+                last = results[-1]
+            if time.monotonic() >= next_print:
+                print(_status_line(engine, last), flush=True)
+                next_print += 1.0
+    except KeyboardInterrupt:
+        print("stopping...", file=sys.stderr)
+    finally:
+        engine.stop()
+    st = engine.status()
+    print(f"done: {st.windows_predicted} windows predicted, {st.windows_skipped} skipped, "
+          f"{st.nan_windows} with NaN, {st.samples_lost} samples lost, "
+          f"{st.reconnects} reconnects" + (f"; summary: {config.summary}" if config.summary
+                                           else ""))
+    if st.state == "error":
+        print(f"bci-app: error: {st.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        datefmt="%H:%M:%S")
+    if args.list_streams:
+        from bci_app.streams import format_streams, list_streams
+
+        streams = list_streams(timeout=args.resolve_timeout, with_channels=False)
+        print(format_streams(streams) if streams else "no LSL stream found")
+        return 0
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:
+        print(f"bci-app: error: {exc}", file=sys.stderr)
+        return 2
+    headless = args.headless
+    if not headless and not _display_available():
+        print("bci-app: no display available; running headless (use --headless to silence "
+              "this)", file=sys.stderr)
+        headless = True
+    from models import ModelFileError
+
+    try:
+        if headless:
+            return run_headless(config)
+        from bci_app.gui.app import run_gui
+
+        return run_gui(config, screenshot=args.screenshot, duration=args.duration)
+    except (ModelFileError, RuntimeError, ValueError) as exc:
+        print(f"bci-app: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _display_available() -> bool:
+    """Whether Qt can open a window here (a display, Wayland, or an offscreen platform)."""
+    if os.environ.get("QT_QPA_PLATFORM", "").startswith(("offscreen", "minimal", "vnc")):
+        return True
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

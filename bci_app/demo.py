@@ -1,0 +1,78 @@
+"""``make demo``: the app on a generated demo recording and the shipped demo model.
+
+1. Generates (once, cached under ``.demo/``) a short SEED-format session with sicleer-synth.
+2. Streams it over LSL with ``bci-replay --loop`` in a child process.
+3. Opens the app on the demo model (or, with no display, runs the headless engine and prints
+   a live line per second). Closing the app stops the replay.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from models import DEMO_MODEL_PATH
+
+DEMO_DIR = Path(".demo")
+DEMO_TRIAL_SECONDS = 20.0  # 15 trials x 20 s = 5 minutes, then it loops
+DEMO_SUBJECT = 1
+
+
+def demo_recording(folder: Path = DEMO_DIR) -> Path:
+    """Path of the demo session file, generating it on first use."""
+    from offline_training.seed import find_sessions
+    from offline_training.synth import generate_seed_folder
+
+    root = folder / "SEED"
+    try:
+        return find_sessions(root)[0].path
+    except Exception:  # not generated yet (or damaged): make it again
+        print(f"generating the demo recording in {root} (once) ...", flush=True)
+        generate_seed_folder(root, subjects=(DEMO_SUBJECT,), n_sessions=1,
+                             trial_seconds=DEMO_TRIAL_SECONDS, seed=7, overwrite=True)
+        return find_sessions(root)[0].path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the demo; returns the app's exit code."""
+    p = argparse.ArgumentParser(prog="bci-demo", description=__doc__.splitlines()[0])
+    p.add_argument("--headless", action="store_true", help="no window, live lines instead")
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument("--screenshot", type=Path, help="save a PNG of the window and exit")
+    args = p.parse_args(argv)
+    recording = demo_recording()
+    name = f"sicleer-demo-{uuid.uuid4().hex[:6]}"
+    env = dict(os.environ)
+    replay = subprocess.Popen(
+        [sys.executable, "-m", "bci_app.replay_cli", str(recording), "--name", name,
+         "--source-id", name, "--loop"], env=env)
+    try:
+        time.sleep(1.0)
+        if replay.poll() is not None:
+            print("bci-demo: the replay did not start (see its message above)", file=sys.stderr)
+            return 1
+        from bci_app.cli import main as app_main
+
+        app_args = ["--stream", name, "--model", str(DEMO_MODEL_PATH)]
+        if args.headless:
+            app_args.append("--headless")
+        if args.duration:
+            app_args += ["--duration", str(args.duration)]
+        if args.screenshot:
+            app_args += ["--screenshot", str(args.screenshot)]
+        return app_main(app_args)
+    finally:
+        replay.terminate()
+        try:
+            replay.wait(5)
+        except subprocess.TimeoutExpired:
+            replay.kill()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,471 @@
+"""The live engine: LSL in, causal DSP, sliding-window SI-CLEER inference, outputs.
+
+Threads:
+- mne-lsl's acquisition thread calls :meth:`Engine._on_chunk` with every chunk: it runs the
+  signal path (units, channel map, resampling, filters; ~0.2 ms a chunk) and appends to a
+  ring buffer, then wakes the engine thread.
+- the engine thread (:meth:`Engine.run`) cuts windows every hop, runs the model, smooths,
+  computes band power and writes the outputs. When it falls behind it jumps to the newest
+  window and counts what it skipped, so lag never builds up.
+The GUI (or the headless CLI) only reads snapshots: :meth:`status`, :meth:`drain_results`,
+:meth:`recent_samples`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import torch
+from mne_lsl.lsl import local_clock
+
+from bci_app.config import EngineConfig
+from bci_app.dsp import band_log_power
+from bci_app.markers import MarkerListener, MarkerTracker, find_marker_stream
+from bci_app.outputs import PredictionOutlet, SessionLog, SummaryStats, count_gaps, write_summary
+from bci_app.pipeline import LivePipeline, SampleRing
+from bci_app.streams import (
+    StreamDescription,
+    StreamSelectionError,
+    check_eeg_stream,
+    list_streams,
+    select_stream,
+)
+from models import LoadedModel, load_model
+from offline_training.seed import FRONTAL, TEMPORAL
+
+log = logging.getLogger("bci_app.engine")
+
+STATES = ("idle", "connecting", "warming up", "running", "lost", "reconnecting", "stopped",
+          "error")
+REGIONS = {"frontal": FRONTAL, "temporal": TEMPORAL}
+RING_SECONDS = 30.0
+
+
+@dataclass
+class WindowResult:
+    """One prediction.
+
+    Attributes:
+        lsl_time: LSL time of the newest sample in the window (s).
+        probs, smoothed: (n_classes,) raw and exponentially smoothed probabilities.
+        predicted: class index of the highest raw probability.
+        truth: class index from the marker stream, or None.
+        latency_ms: from the newest sample's time to the moment the prediction existed.
+        inference_ms: time spent in the model.
+        band_power: region -> (5,) mean log10 power (uV^2), bands delta..gamma.
+        faa: frontal alpha asymmetry, ln alpha(F4) - ln alpha(F3).
+        topo: (n_channels, 5) log10 band power of every model channel.
+        skipped: windows skipped just before this one (engine behind).
+    """
+
+    lsl_time: float
+    probs: np.ndarray
+    smoothed: np.ndarray
+    predicted: int
+    truth: int | None
+    latency_ms: float
+    inference_ms: float
+    band_power: dict[str, np.ndarray]
+    faa: float
+    topo: np.ndarray
+    skipped: int = 0
+
+
+@dataclass
+class EngineStatus:
+    """A snapshot of the engine for display."""
+
+    state: str = "idle"
+    message: str = ""
+    stream_name: str = ""
+    host: str = ""
+    source_id: str = ""
+    sfreq: float = 0.0
+    n_stream_channels: int = 0
+    n_matched: int = 0
+    n_interpolated: int = 0
+    interpolated: list[str] = field(default_factory=list)
+    latency_p50: float | None = None
+    latency_p95: float | None = None
+    inference_ms: float | None = None
+    device: str = ""
+    samples_lost: int = 0
+    windows_predicted: int = 0
+    windows_skipped: int = 0
+    nan_windows: int = 0
+    reconnects: int = 0
+    online_accuracy: float | None = None
+    markers: bool = False
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was asked for but torch sees no CUDA device")
+    return torch.device(name)
+
+
+def device_name(device: torch.device) -> str:
+    """'cpu' or the GPU's name."""
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+
+
+class Engine:
+    """Live SI-CLEER inference on an LSL EEG stream.
+
+    Args:
+        config: the session's options.
+        model: an already loaded model (else ``config.model`` is loaded; a bad file raises
+            :class:`models.ModelFileError` here, before anything starts).
+    """
+
+    def __init__(self, config: EngineConfig, model: LoadedModel | None = None) -> None:
+        self.config = config
+        self.device = model.device if model is not None else resolve_device(config.device)
+        self.model = model if model is not None else load_model(config.model, self.device)
+        self.meta = self.model.meta
+        self.channel_names: list[str] = list(self.meta.channel_names)
+        self.class_names: list[str] = list(self.meta.class_names)
+        self.sfreq = float(self.meta.sfreq)
+        self.window = int(self.meta.window_samples)
+        self.hop = max(1, round(config.hop * self.sfreq))
+        self.stats = SummaryStats(self.class_names)
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._results: deque[WindowResult] = deque(maxlen=20_000)
+        self._status = EngineStatus(device=device_name(self.device))
+        self._ring = SampleRing(int(RING_SECONDS * self.sfreq), len(self.channel_names))
+        self._pipeline: LivePipeline | None = None
+        self._stream: Any = None
+        self._desc: StreamDescription | None = None
+        self._streams_seen: list[StreamDescription] = []
+        self._markers: MarkerListener | None = None
+        self._outlet: PredictionOutlet | None = None
+        self._log: SessionLog | None = None
+        self._last_ts: float | None = None  # newest input timestamp seen
+        self._last_arrival = 0.0  # local_clock() of the newest chunk
+        self._epoch_start = 0  # ring sample number where the current warm-up began
+        self._chunk_error: str | None = None
+        self._smoothed: np.ndarray | None = None
+        self._frontal = [self.channel_names.index(c) for c in FRONTAL
+                         if c in self.channel_names]
+        self._temporal = [self.channel_names.index(c) for c in TEMPORAL
+                          if c in self.channel_names]
+        self._faa = (self.channel_names.index("F3") if "F3" in self.channel_names else None,
+                     self.channel_names.index("F4") if "F4" in self.channel_names else None)
+
+    # ------------------------------------------------------------------ public API
+    def start(self) -> None:
+        """Run :meth:`run` in a background thread; returns at once."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self.run, name="sicleer-engine", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop, flush outputs and join the engine thread (idempotent)."""
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        """Whether the engine thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def status(self) -> EngineStatus:
+        """A copy of the current status, with live statistics."""
+        snap = self.stats.snapshot()
+        with self._cond:
+            st = replace(self._status)
+        for name in ("latency_p50", "latency_p95", "inference_ms", "samples_lost",
+                     "windows_predicted", "windows_skipped", "nan_windows", "reconnects",
+                     "online_accuracy"):
+            setattr(st, name, getattr(snap, name))
+        return st
+
+    def drain_results(self) -> list[WindowResult]:
+        """Results produced since the previous call (oldest first)."""
+        with self._cond:
+            out = list(self._results)
+            self._results.clear()
+        return out
+
+    def recent_samples(self, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+        """Filtered samples of the last ``seconds``.
+
+        Returns:
+            data (n_model_channels, n) float32 microvolts at the model rate, times (n,) LSL s.
+        """
+        with self._cond:
+            total = self._ring.total
+            n = min(int(seconds * self.sfreq), total, self._ring.capacity)
+            if n == 0:
+                return np.zeros((len(self.channel_names), 0), np.float32), np.zeros(0)
+            data, times, _ = self._ring.window(total, n)
+        return data, times
+
+    # ------------------------------------------------------------------ main loop
+    def run(self) -> None:
+        """Connect, then predict until stopped, the duration ends, or a fatal error."""
+        try:
+            self._set_state("connecting", "looking for the EEG stream")
+            desc = self._resolve()
+            if desc is None:
+                return
+            self._connect(desc)
+            self._open_outputs()
+            self._warm_model()
+            self._loop()
+        except Exception as exc:  # any failure becomes a visible state
+            log.error("%s", exc)
+            self._set_state("error", str(exc))
+        finally:
+            self._shutdown()
+
+    def _resolve(self) -> StreamDescription | None:
+        cfg = self.config
+        deadline = time.monotonic() + cfg.resolve_timeout
+        while not self._stop.is_set():
+            # >= 1 s: on a loopback-only host, peers beyond the newest answer after ~0.5 s
+            streams = list_streams(timeout=1.0)
+            try:
+                desc = select_stream(streams, cfg.stream, cfg.stream_type, cfg.source_id)
+                check_eeg_stream(desc)
+                self._streams_seen = streams
+                return desc
+            except StreamSelectionError:
+                if time.monotonic() >= deadline:
+                    raise
+        return None
+
+    def _connect(self, desc: StreamDescription) -> None:
+        from mne_lsl.stream import StreamLSL
+
+        stream = StreamLSL(bufsize=2.0, name=desc.name, stype=desc.stype,
+                           source_id=desc.source_id)
+        # clocksync: timestamps on this machine's LSL clock, whichever host sends them
+        stream.connect(acquisition_delay=0.001, processing_flags=("clocksync",),
+                       timeout=self.config.resolve_timeout)
+        sinfo = stream.sinfo
+        labels = sinfo.get_channel_names() or list(stream.ch_names)
+        units = sinfo.get_channel_units()
+        cfg = self.config
+        try:
+            pipeline = LivePipeline(labels, units, desc.sfreq, self.channel_names, self.sfreq,
+                                    cfg.l_freq, cfg.h_freq, cfg.notch)
+        except Exception:
+            stream.disconnect()
+            raise
+        cmap = pipeline.channel_map
+        log.info("stream '%s' on %s: %d channels at %g Hz; %s", desc.name, desc.host,
+                 desc.n_channels, desc.sfreq, pipeline.unit_note)
+        log.info("%s", cmap.summary())
+        if cmap.interpolated:
+            log.warning("interpolating missing model channels: %s", ", ".join(cmap.interpolated))
+        self._warm_samples = math.ceil(pipeline.warmup_seconds * self.sfreq) + self.window
+        with self._cond:
+            self._pipeline, self._stream, self._desc = pipeline, stream, desc
+            self._last_arrival = local_clock()
+            self._epoch_start = self._ring.total
+            st = self._status
+            st.stream_name, st.host, st.source_id = desc.name, desc.host, desc.source_id
+            st.sfreq, st.n_stream_channels = desc.sfreq, desc.n_channels
+            st.n_matched, st.n_interpolated = len(cmap.matched), len(cmap.interpolated)
+            st.interpolated = list(cmap.interpolated)
+        stream.add_callback(self._on_chunk)
+        self._set_state("warming up", cmap.summary())
+
+    def _open_outputs(self) -> None:
+        cfg = self.config
+        if cfg.markers and self._desc is not None:
+            mdesc = find_marker_stream(self._desc, timeout=1.0, streams=self._streams_seen)
+            if mdesc is not None:
+                self._markers = MarkerListener.for_stream(mdesc, MarkerTracker(self.class_names))
+                self._markers.start()
+                with self._cond:
+                    self._status.markers = True
+                log.info("following marker stream '%s' for ground truth", mdesc.name)
+        if cfg.outlet_name:
+            sid = f"sicleer-{self._desc.source_id if self._desc else 'engine'}"
+            self._outlet = PredictionOutlet(cfg.outlet_name, self.class_names, sid)
+        if cfg.log is not None:
+            self._log = SessionLog(cfg.log, self.class_names)
+            log.info("session log: %s", self._log.path)
+
+    def _warm_model(self) -> None:
+        """One pass on zeros so the first real window does not pay for lazy initialisation."""
+        dummy = np.zeros((1, len(self.channel_names), self.window), np.float32)
+        for _ in range(3):
+            self.model.predict_proba(dummy)
+
+    def _loop(self) -> None:
+        cfg = self.config
+        t_run = local_clock()
+        next_end = 0
+        epoch, first = -1, True
+        while not self._stop.is_set():
+            with self._cond:
+                self._cond.wait(timeout=0.05)
+                total, epoch_start = self._ring.total, self._epoch_start
+                arrival, state, chunk_error = self._last_arrival, self._status.state, \
+                    self._chunk_error
+            if chunk_error:
+                raise RuntimeError(chunk_error)
+            now = local_clock()
+            if cfg.duration is not None and now - t_run >= cfg.duration:
+                break
+            if state in ("running", "warming up") and now - arrival > cfg.lost_after:
+                self._set_state("lost", f"no samples from '{self._desc.name}' for "
+                                        f"{now - arrival:.1f} s; waiting for it to return")
+                continue
+            if state in ("lost", "reconnecting"):
+                continue
+            if epoch != epoch_start:  # (re)start after connect or a gap
+                epoch, first = epoch_start, True
+                next_end = epoch_start + self._warm_samples
+                self._smoothed = None
+            if total < next_end:
+                continue
+            if state == "warming up":
+                self._set_state("running", "")
+            due = (total - next_end) // self.hop
+            end = next_end + due * self.hop
+            next_end = end + self.hop
+            if due and not first:  # behind: jump to the newest window, count the rest
+                self.stats.add_skipped(due)
+            first = False
+            self._predict(end, due)
+
+    def _predict(self, end: int, skipped: int) -> None:
+        with self._cond:
+            data, times, bad = self._ring.window(end, self.window)
+        if bad.any():
+            self.stats.add_nan_window()
+            return
+        t0 = time.perf_counter()
+        probs = self.model.predict_proba(data[None])[0]
+        inference_ms = (time.perf_counter() - t0) * 1e3
+        latency_ms = (local_clock() - times[-1]) * 1e3
+        tau = self.config.smoothing
+        if self._smoothed is None or tau == 0:
+            self._smoothed = probs.copy()
+        else:
+            a = 1.0 - math.exp(-self.hop / self.sfreq / tau)
+            self._smoothed = a * probs + (1 - a) * self._smoothed
+        topo = band_log_power(data, self.sfreq)
+        band_power = {"frontal": topo[self._frontal].mean(0), "temporal": topo[self._temporal]
+                      .mean(0)}
+        f3, f4 = self._faa
+        faa = (math.log(10) * (topo[f4, 2] - topo[f3, 2])) if f3 is not None and f4 is not None \
+            else float("nan")
+        truth = self._markers.tracker.truth_at(times[-1]) if self._markers else None
+        result = WindowResult(float(times[-1]), probs, self._smoothed.copy(), int(probs.argmax()),
+                              truth, latency_ms, inference_ms, band_power, faa, topo, skipped)
+        self.stats.add_window(latency_ms, inference_ms, result.predicted, truth)
+        if self._outlet is not None:
+            self._outlet.push(probs, result.lsl_time)
+        if self._log is not None:
+            self._log.write(result)
+        with self._cond:
+            self._results.append(result)
+
+    # ------------------------------------------------------------------ acquisition thread
+    def _on_chunk(self, data: np.ndarray, timestamps: np.ndarray,
+                  info: Any) -> tuple[np.ndarray, np.ndarray]:
+        """mne-lsl callback: run the signal path on a chunk (must not raise)."""
+        try:
+            self._ingest(data, timestamps)
+        except Exception as exc:  # reported through the engine thread
+            log.exception("processing a chunk failed")
+            with self._cond:
+                self._chunk_error = f"processing a chunk of '{self._desc.name}' failed: {exc}"
+                self._cond.notify_all()
+        return data, timestamps
+
+    def _ingest(self, data: np.ndarray, timestamps: np.ndarray) -> None:
+        pipeline = self._pipeline
+        if pipeline is None or timestamps.size == 0:
+            return
+        sfreq_in = self._desc.sfreq
+        resumed = False
+        if self._last_ts is not None:
+            gap = timestamps[0] - self._last_ts
+            self.stats.add_samples_lost(count_gaps(timestamps, sfreq_in, self._last_ts))
+            if gap > self.config.lost_after or gap < -1.0 / sfreq_in:
+                pipeline.reset()  # the signal restarts: old filter state would ring
+                resumed = True
+        else:
+            self.stats.add_samples_lost(count_gaps(timestamps, sfreq_in, None))
+        self._last_ts = float(timestamps[-1])
+        samples, times, bad = pipeline.process(data, timestamps)
+        with self._cond:
+            was = self._status.state
+            if resumed or was == "lost":
+                self._ring.clear()
+                self._epoch_start = self._ring.total
+                if was in ("lost", "reconnecting"):
+                    self.stats.add_reconnect()
+                self._status.state = "warming up"
+                self._status.message = f"'{self._desc.name}' is back; warming up"
+            self._ring.append(samples, times, bad)
+            self._last_arrival = local_clock()
+            self._cond.notify_all()
+
+    # ------------------------------------------------------------------ helpers
+    def _set_state(self, state: str, message: str = "") -> None:
+        assert state in STATES, state
+        with self._cond:
+            changed = self._status.state != state
+            self._status.state, self._status.message = state, message
+        if changed:
+            log.info("state: %s%s", state, f" ({message})" if message else "")
+
+    def summary(self) -> dict[str, Any]:
+        """The end-of-session summary (also written to ``config.summary``)."""
+        out = self.stats.to_dict(device=device_name(self.device))
+        out["stream"] = self._desc.to_dict() if self._desc is not None else None
+        out["model"] = {"path": str(self.config.model), "synthetic": self.meta.synthetic,
+                        "channels": len(self.channel_names), "sfreq": self.sfreq,
+                        "window_samples": self.window}
+        st = self.status()
+        out["channels"] = {"matched": st.n_matched, "interpolated": st.interpolated}
+        out["hop_s"] = self.hop / self.sfreq
+        out["final_state"] = st.state
+        out["final_message"] = st.message
+        return out
+
+    def _shutdown(self) -> None:
+        """Release everything; write the summary. Safe after partial starts."""
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.disconnect()
+            except Exception as exc:
+                log.warning("disconnecting the stream: %s", exc)
+        if self._markers is not None:
+            self._markers.stop()
+        if self._outlet is not None:
+            self._outlet.close()
+            self._outlet = None
+        if self._log is not None:
+            self._log.close()
+        if self.config.summary is not None:
+            path = write_summary(self.config.summary, self.summary())
+            log.info("summary: %s", path)
+        with self._cond:
+            if self._status.state != "error":
+                self._status.state = "stopped"

@@ -1,0 +1,143 @@
+"""Entry point of the GUI: ``run_gui(config, screenshot, duration)``.
+
+``python -m bci_app.gui.app --demo-fake [--screenshot out.png --duration 5]`` opens the window
+on the synthetic :class:`bci_app.gui.fake_engine.FakeEngine` (developer mode, no LSL or model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from .main_window import EngineFactory, MainWindow, StreamLister
+
+__all__ = ["apply_theme", "real_engine_factory", "run_gui"]
+
+WINDOW_SIZE = (1680, 1000)
+
+
+def real_engine_factory(config: Any) -> Any:
+    """Build ``bci_app.engine.Engine(config)`` (imported here: the GUI works without it)."""
+    from bci_app.engine import Engine
+
+    return Engine(config)
+
+
+def apply_theme(app: QtWidgets.QApplication) -> None:
+    """Dark Fusion theme for widgets and matching pyqtgraph colours."""
+    pg.setConfigOptions(background="#15181d", foreground="#c9d1d9", antialias=False)
+    app.setStyle("Fusion")
+    pal = QtGui.QPalette()
+    c = QtGui.QColor
+    roles = QtGui.QPalette.ColorRole
+    for role, color in ((roles.Window, "#1e2228"), (roles.WindowText, "#d7dce2"),
+                        (roles.Base, "#15181d"), (roles.AlternateBase, "#23272e"),
+                        (roles.ToolTipBase, "#2b3038"), (roles.ToolTipText, "#e6e6e6"),
+                        (roles.Text, "#d7dce2"), (roles.Button, "#2b3038"),
+                        (roles.ButtonText, "#d7dce2"), (roles.Highlight, "#3d6fb6"),
+                        (roles.HighlightedText, "#ffffff"), (roles.PlaceholderText, "#7d8590")):
+        pal.setColor(role, c(color))
+    pal.setColor(QtGui.QPalette.Disabled, roles.ButtonText, c("#5f6670"))
+    pal.setColor(QtGui.QPalette.Disabled, roles.Text, c("#5f6670"))
+    app.setPalette(pal)
+    font = app.font()
+    font.setPointSizeF(max(font.pointSizeF(), 10.0))
+    app.setFont(font)
+
+
+def run_gui(config: Any, screenshot: Path | None = None, duration: float | None = None, *,
+            engine_factory: EngineFactory | None = None,
+            stream_lister: StreamLister | None = None) -> int:
+    """Open the live window on ``config`` and run the Qt event loop.
+
+    Args:
+        config: ``EngineConfig``; the engine starts at once.
+        screenshot: save a PNG of the whole window after ``duration`` seconds, then exit.
+        duration: seconds to run before exiting (default 10 s with ``screenshot``; without it,
+            None runs until the window is closed).
+        engine_factory: builds the engine (default ``bci_app.engine.Engine``).
+        stream_lister: LSL discovery (default ``bci_app.streams.list_streams``).
+
+    Returns:
+        Exit code: 0, or 1 when the screenshot could not be written.
+    """
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    apply_theme(app)
+    window = MainWindow(engine_factory or real_engine_factory, config,
+                        stream_lister=stream_lister, autostart=True)
+    window.resize(*WINDOW_SIZE)
+    window.show()
+    outcome = {"rc": 0}
+    if screenshot is not None:
+        seconds = 10.0 if duration is None else duration
+
+        def grab() -> None:
+            path = Path(screenshot)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not window.grab().save(str(path)):
+                print(f"bci-app: could not write screenshot {path}", file=sys.stderr)
+                outcome["rc"] = 1
+            window.close()
+            app.quit()
+
+        QtCore.QTimer.singleShot(int(seconds * 1000), grab)
+    elif duration is not None:
+        QtCore.QTimer.singleShot(int(duration * 1000), lambda: (window.close(), app.quit()))
+    app.exec()
+    window.shutdown(timeout=5.0)
+    return outcome["rc"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Developer entry point (``--demo-fake`` runs on the synthetic engine)."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--demo-fake", action="store_true",
+                        help="use the synthetic fake engine (no LSL, no model)")
+    parser.add_argument("--screenshot", type=Path, default=None)
+    parser.add_argument("--duration", type=float, default=None)
+    parser.add_argument("--lost-at", type=float, default=None,
+                        help="fake engine: lose the stream this many seconds after start")
+    args = parser.parse_args(argv)
+    from .fake_engine import FakeEngine, default_config
+
+    config = default_config()
+    factory: EngineFactory = real_engine_factory
+    lister: StreamLister | None = None
+    if args.demo_fake:
+        def factory(cfg: Any) -> Any:
+            engine = FakeEngine(cfg, n_interpolated=2)
+            if args.lost_at is not None:
+                threading_timer(args.lost_at, lambda: engine.simulate_loss(3.0))
+            return engine
+
+        lister = _fake_streams
+    return run_gui(config, args.screenshot, args.duration, engine_factory=factory,
+                   stream_lister=lister)
+
+
+def threading_timer(delay: float, fn: Any) -> None:
+    """Call ``fn`` after ``delay`` seconds in a daemon thread."""
+    import threading
+
+    t = threading.Timer(delay, fn)
+    t.daemon = True
+    t.start()
+
+
+def _fake_streams() -> list[Any]:
+    from types import SimpleNamespace
+
+    return [SimpleNamespace(name="fake-eeg", stype="EEG", n_channels=62, sfreq=200.0,
+                            host="localhost", source_id="fake-1"),
+            SimpleNamespace(name="SI-CLEER", stype="Predictions", n_channels=3, sfreq=0.0,
+                            host="localhost", source_id="sicleer")]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

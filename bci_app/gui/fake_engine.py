@@ -1,0 +1,348 @@
+"""A stand-in for :class:`bci_app.engine.Engine` that needs neither LSL nor a model.
+
+It implements the engine contract of ``docs/CONTRACTS.md`` (``start``, ``stop``, ``status``,
+``drain_results``, ``recent_samples``, ``channel_names``, ``class_names``, ``meta``) with
+synthetic data, so the GUI tests, the GUI benchmark and the ``--demo-fake`` developer mode can
+run anywhere. It has no Qt dependency.
+
+Timeline after :meth:`FakeEngine.start`: ``connecting`` for ``start_delay`` s, ``warming up``
+for ``warmup`` s, then ``running`` with one :class:`FakeWindowResult` every ``config.hop`` s.
+:meth:`FakeEngine.simulate_loss` freezes the samples for a while (``lost`` then
+``reconnecting``) before it returns to ``running``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from offline_training.seed import CLASS_NAMES, FRONTAL, SEED_CHANNELS, TEMPORAL
+
+__all__ = ["FakeConfig", "FakeEngine", "FakeStatus", "FakeWindowResult", "default_config"]
+
+
+@dataclass
+class FakeConfig:
+    """The fields of ``bci_app.config.EngineConfig`` (used only while that module is absent)."""
+
+    model: Path = Path("models/pretrained/sicleer_demo.safetensors")
+    stream: str | None = None
+    stream_type: str | None = None
+    source_id: str | None = None
+    hop: float = 0.25
+    smoothing: float = 2.0
+    notch: float | None = 50.0
+    l_freq: float = 0.5
+    h_freq: float = 75.0
+    device: str = "auto"
+    log: Path | None = None
+    summary: Path | None = None
+    outlet_name: str | None = "SI-CLEER"
+    duration: float | None = None
+    lost_after: float = 1.0
+
+
+def default_config(**overrides: Any) -> Any:
+    """An ``EngineConfig`` (the real one when ``bci_app.config`` exists) or a FakeConfig."""
+    try:
+        from bci_app.config import EngineConfig
+    except ImportError:
+        return FakeConfig(**overrides)
+    return EngineConfig(**overrides)
+
+
+@dataclass
+class FakeWindowResult:
+    """Same fields as ``bci_app.engine.WindowResult``."""
+
+    lsl_time: float
+    probs: np.ndarray
+    smoothed: np.ndarray
+    predicted: int
+    truth: int | None
+    latency_ms: float
+    inference_ms: float
+    band_power: dict[str, np.ndarray]
+    faa: float
+    topo: np.ndarray
+
+
+@dataclass
+class FakeStatus:
+    """Same fields as ``bci_app.engine.EngineStatus``."""
+
+    state: str = "idle"
+    message: str = ""
+    stream_name: str = ""
+    host: str = ""
+    sfreq: float = 0.0
+    n_matched: int = 0
+    n_interpolated: int = 0
+    interpolated: list[str] = field(default_factory=list)
+    latency_p50: float = float("nan")
+    latency_p95: float = float("nan")
+    inference_ms: float = float("nan")
+    device: str = ""
+    samples_lost: int = 0
+    windows_predicted: int = 0
+    windows_skipped: int = 0
+    nan_windows: int = 0
+    reconnects: int = 0
+    online_accuracy: float | None = None
+
+
+_TRIAL_S = 20.0  # synthetic trial length
+_GAP_S = 4.0  # rest between trials (no true class)
+_TRIAL_CLASSES = (2, 1, 0, 0, 1, 2)
+_BASE_LOG_POWER = np.array([1.6, 1.1, 1.0, 0.6, 0.0])  # log10 uV^2, delta..gamma
+
+
+def _truth_at(t: float) -> int | None:
+    """True class of the synthetic schedule at ``t`` seconds after start (None between trials)."""
+    k, rest = divmod(t, _TRIAL_S + _GAP_S)
+    if rest >= _TRIAL_S:
+        return None
+    return _TRIAL_CLASSES[int(k) % len(_TRIAL_CLASSES)]
+
+
+def _synthetic_eeg(n_channels: int, n_samples: int, sfreq: float, rng: np.random.Generator,
+                   names: tuple[str, ...]) -> np.ndarray:
+    """Loopable EEG-like signal (n_channels, n_samples) in uV: 1/f noise, alpha, blinks."""
+    white = rng.standard_normal((n_channels, n_samples))
+    spec = np.fft.rfft(white, axis=1)
+    freqs = np.fft.rfftfreq(n_samples, 1.0 / sfreq)
+    shape = 1.0 / np.sqrt(np.maximum(freqs, 1.0))
+    shape[(freqs < 0.5) | (freqs > 45.0)] = 0.0
+    eeg = np.fft.irfft(spec * shape, n=n_samples, axis=1)
+    eeg *= 12.0 / eeg.std(axis=1, keepdims=True)
+    t = np.arange(n_samples) / sfreq
+    occipital = np.array([n.startswith(("O", "PO", "P", "CB")) for n in names])
+    eeg[occipital] += 10.0 * np.sin(2 * np.pi * 10.0 * t + rng.uniform(0, 6.28))
+    frontal = np.array([n.startswith(("FP", "AF")) for n in names])
+    for start in rng.integers(0, n_samples - int(0.4 * sfreq), size=max(1, n_samples // 800)):
+        blink = np.hanning(int(0.4 * sfreq)) * 80.0
+        eeg[frontal, start:start + blink.size] += blink
+    return eeg.astype(np.float32)
+
+
+class FakeEngine:
+    """Synthetic engine with the public API of ``bci_app.engine.Engine``.
+
+    Args:
+        config: an ``EngineConfig`` (or :class:`FakeConfig`); uses ``hop``, ``smoothing``,
+            ``stream``, ``device`` and ``duration``.
+        n_channels: model channels (the first ``n_channels`` SEED channels).
+        sfreq: model rate, Hz.
+        start_delay: seconds spent "connecting".
+        warmup: seconds spent "warming up".
+        stop_delay: seconds ``stop`` blocks (thread join of a real engine).
+        fail: if set, the engine goes to state "error" with this message after ``start_delay``.
+        n_interpolated: how many model channels claim to be interpolated.
+        seed: random seed of the synthetic data.
+    """
+
+    def __init__(self, config: Any, *, n_channels: int = 62, sfreq: float = 200.0,
+                 start_delay: float = 0.2, warmup: float = 0.5, stop_delay: float = 0.0,
+                 fail: str | None = None, n_interpolated: int = 0, seed: int = 0) -> None:
+        self.config = config
+        self.channel_names: list[str] = list(SEED_CHANNELS[:n_channels])
+        self.class_names: list[str] = list(CLASS_NAMES)
+        self.meta = SimpleNamespace(channel_names=self.channel_names, sfreq=sfreq,
+                                    window_samples=int(sfreq), synthetic=True,
+                                    class_names=self.class_names)
+        self._sfreq = sfreq
+        self._start_delay, self._warmup, self._stop_delay = start_delay, warmup, stop_delay
+        self._fail = fail
+        self._rng = np.random.default_rng(seed)
+        self._eeg = _synthetic_eeg(n_channels, int(30 * sfreq), sfreq, self._rng,
+                                   tuple(self.channel_names))
+        self._lock = threading.Lock()
+        self._results: deque[FakeWindowResult] = deque(maxlen=10_000)
+        self._status = FakeStatus(
+            stream_name=config.stream or "fake-eeg", host="localhost", sfreq=sfreq,
+            n_matched=n_channels - n_interpolated, n_interpolated=n_interpolated,
+            interpolated=self.channel_names[-n_interpolated:] if n_interpolated else [],
+            device="CPU (fake)")
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._t0 = 0.0  # clock time when samples start to flow
+        self._frozen_at: float | None = None  # clock time the stream froze (lost)
+        self._frozen_total = 0.0
+        self._loss_until = 0.0
+        idx = {n: i for i, n in enumerate(self.channel_names)}
+        self._regions = {"frontal": [idx[n] for n in FRONTAL if n in idx],
+                         "temporal": [idx[n] for n in TEMPORAL if n in idx]}
+        self._latencies: deque[float] = deque(maxlen=400)
+        self._hits = 0
+        self._scored = 0
+
+    # -- public API -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the background thread (returns at once)."""
+        if self._thread is not None:
+            return
+        self._set(state="connecting", message="resolving stream")
+        self._thread = threading.Thread(target=self._run, name="fake-engine", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop and join (idempotent); blocks ``stop_delay`` s to mimic a real engine."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        time.sleep(self._stop_delay)
+        with self._lock:
+            if self._status.state != "error":
+                self._status.state, self._status.message = "stopped", ""
+
+    def status(self) -> FakeStatus:
+        """A snapshot of the engine status."""
+        with self._lock:
+            snap = FakeStatus(**vars(self._status))
+            snap.interpolated = list(snap.interpolated)
+            return snap
+
+    def drain_results(self) -> list[FakeWindowResult]:
+        """Results produced since the last call (thread-safe)."""
+        with self._lock:
+            out = list(self._results)
+            self._results.clear()
+        return out
+
+    def recent_samples(self, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+        """The last ``seconds`` of filtered EEG: (n_channels, n) uV and LSL times (n,)."""
+        with self._lock:
+            newest = self._stream_time()
+        if newest <= 0:
+            return np.zeros((len(self.channel_names), 0), np.float32), np.zeros(0)
+        n_new = int(newest * self._sfreq)
+        n = min(int(seconds * self._sfreq), n_new)
+        idx = np.arange(n_new - n, n_new) % self._eeg.shape[1]
+        times = self._t0 + self._frozen_total + np.arange(n_new - n, n_new) / self._sfreq
+        return self._eeg[:, idx], times
+
+    def simulate_loss(self, seconds: float) -> None:
+        """Make the stream go silent for ``seconds`` (state lost, then reconnecting)."""
+        with self._lock:
+            self._loss_until = time.perf_counter() + seconds
+
+    # -- internals --------------------------------------------------------------------------
+    def _set(self, **fields: Any) -> None:
+        with self._lock:
+            for k, v in fields.items():
+                setattr(self._status, k, v)
+
+    def _stream_time(self) -> float:
+        """Seconds of samples delivered so far (call with the lock held)."""
+        if self._t0 == 0.0:
+            return 0.0
+        now = self._frozen_at if self._frozen_at is not None else time.perf_counter()
+        return now - self._t0 - self._frozen_total
+
+    def _run(self) -> None:
+        if self._stop.wait(self._start_delay):
+            return
+        if self._fail:
+            self._set(state="error", message=self._fail)
+            return
+        with self._lock:
+            self._t0 = time.perf_counter()
+            self._status.state, self._status.message = "warming up", "filling the first window"
+        if self._stop.wait(self._warmup):
+            return
+        self._set(state="running", message="")
+        hop = float(self.config.hop)
+        smoothed = np.full(3, 1 / 3)
+        next_t = time.perf_counter()
+        duration = getattr(self.config, "duration", None)
+        while not self._stop.is_set():
+            next_t += hop
+            self._stop.wait(max(0.0, next_t - time.perf_counter()))
+            if self._stop.is_set():
+                break
+            if self._handle_loss():
+                next_t = time.perf_counter()
+                continue
+            with self._lock:
+                stream_t = self._stream_time()
+            alpha = 1.0 - np.exp(-hop / max(float(self.config.smoothing), 1e-3))
+            result = self._make_result(stream_t, smoothed, alpha)
+            smoothed = result.smoothed
+            self._publish(result)
+            if duration and stream_t >= duration:
+                break
+        self._set(state="stopped")
+
+    def _handle_loss(self) -> bool:
+        """Update lost/reconnecting state; True while no samples flow."""
+        now = time.perf_counter()
+        with self._lock:
+            loss_until = self._loss_until
+            if now < loss_until:
+                if self._frozen_at is None:
+                    self._frozen_at = now
+                lost_for = now - self._frozen_at
+                lost_after = float(getattr(self.config, "lost_after", 1.0))
+                if lost_for >= lost_after:
+                    self._status.state = "lost" if lost_for < 2 * lost_after else "reconnecting"
+                    self._status.message = f"no samples for {lost_for:.1f} s"
+                return True
+            if self._frozen_at is not None:
+                gap = now - self._frozen_at
+                self._frozen_total += gap
+                self._frozen_at = None
+                self._status.samples_lost += int(gap * self._sfreq)
+                self._status.reconnects += 1
+                self._status.state, self._status.message = "running", ""
+        return False
+
+    def _make_result(self, t: float, smoothed: np.ndarray, alpha: float) -> FakeWindowResult:
+        rng = self._rng
+        truth = _truth_at(t)
+        drift = np.array([np.sin(t / 7.0), np.cos(t / 11.0), np.sin(t / 5.0 + 1.0)])
+        logits = 0.8 * drift + rng.normal(0, 0.9, 3)
+        if truth is not None:
+            logits[truth] += 1.6
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        smoothed = (1 - alpha) * smoothed + alpha * probs
+        c = truth if truth is not None else 1
+        mod = np.zeros(5)
+        mod[[0, 3, 4][c]] = 0.35  # negative: delta, neutral: beta, positive: gamma
+        topo = (_BASE_LOG_POWER[None, :] + rng.normal(0, 0.08, (len(self.channel_names), 5))
+                + 0.25 * np.sin(np.arange(len(self.channel_names)) / 6.0 + t / 9.0)[:, None])
+        band_power = {
+            region: topo[idx].mean(axis=0) + mod * (1.0 if region == "temporal" else 0.6)
+            for region, idx in self._regions.items()
+        }
+        latency = 25.0 + rng.gamma(2.0, 4.0)
+        with self._lock:
+            newest = self._t0 + self._frozen_total + t
+        return FakeWindowResult(
+            lsl_time=newest, probs=probs, smoothed=smoothed, predicted=int(np.argmax(smoothed)),
+            truth=truth, latency_ms=latency, inference_ms=3.0 + rng.gamma(2.0, 0.5),
+            band_power=band_power, faa=float(0.3 * np.sin(t / 13.0) + rng.normal(0, 0.05)),
+            topo=topo)
+
+    def _publish(self, r: FakeWindowResult) -> None:
+        self._latencies.append(r.latency_ms)
+        lat = np.asarray(self._latencies)
+        if r.truth is not None:
+            self._scored += 1
+            self._hits += int(r.predicted == r.truth)
+        with self._lock:
+            self._results.append(r)
+            s = self._status
+            s.latency_p50 = float(np.percentile(lat, 50))
+            s.latency_p95 = float(np.percentile(lat, 95))
+            s.inference_ms = r.inference_ms
+            s.windows_predicted += 1
+            s.online_accuracy = self._hits / self._scored if self._scored else None
+

@@ -1,0 +1,536 @@
+"""The live window: top bar, emotion trajectory, regional activity, head map, traces, status.
+
+One ``QTimer`` (30 Hz by default) pulls ``engine.drain_results()``, ``engine.status()`` and
+``engine.recent_samples()`` and redraws. Everything that may take time (building and starting an
+engine, stopping it, discovering LSL streams, reading a model's metadata) runs in a Python
+thread whose outcome comes back through a queued Qt signal, so the GUI thread never waits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import sys
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from offline_training.seed import SEED_CHANNELS
+
+from .plots import BandPowerPanel, HeadMapPanel, RingBuffer, TracesPanel, TrajectoryPanel
+from .widgets import ModelInfo, SettingsDialog, StatusPanel, TopBar
+
+__all__ = [
+    "EngineLike",
+    "MainWindow",
+    "emit_leaks_bool_reference",
+    "guard_bool_refcount",
+    "read_model_info",
+]
+
+_DEFAULT_CLASSES = ("negative", "neutral", "positive")
+
+
+class EngineLike(Protocol):
+    """The part of ``bci_app.engine.Engine`` the window uses (see docs/CONTRACTS.md)."""
+
+    channel_names: list[str]
+    class_names: list[str]
+
+    def start(self) -> None: ...
+    def stop(self, timeout: float = ...) -> None: ...
+    def status(self) -> Any: ...
+    def drain_results(self) -> list[Any]: ...
+    def recent_samples(self, seconds: float) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+EngineFactory = Callable[[Any], EngineLike]
+StreamLister = Callable[[], list[Any]]
+
+
+def _default_stream_lister() -> list[Any]:
+    """LSL discovery through ``bci_app.streams.list_streams`` (imported on first use)."""
+    from bci_app.streams import list_streams
+
+    return list_streams(timeout=1.0)
+
+
+def read_model_info(path: Path) -> ModelInfo:
+    """Read a model file's metadata header only (no weights, no torch): synthetic or trained."""
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="numpy") as f:
+            header = f.metadata() or {}
+        meta = json.loads(header["sicleer"])
+        cfg = meta.get("config", {})
+        win = meta.get("window_samples", 0) / max(meta.get("sfreq", 1.0), 1e-9)
+        summary = (f"{cfg.get('n_channels', '?')} ch · {meta.get('sfreq', 0):g} Hz · "
+                   f"{win:g} s windows · {meta.get('protocol', '') or 'protocol n/a'}")
+        return ModelInfo(Path(path), bool(meta.get("synthetic", False)), summary)
+    except Exception as exc:  # any unreadable file is reported, never raised
+        return ModelInfo(Path(path), None, "", error=f"{type(exc).__name__}: {exc}")
+
+
+class _Probe(QtCore.QObject):
+    ping = QtCore.Signal(object)
+
+
+@functools.cache
+def emit_leaks_bool_reference() -> bool:
+    """True on PySide6 builds whose ``SignalInstance.emit`` drops a reference to ``True``.
+
+    PySide6 6.12.0 returns ``True`` from ``emit()`` without a new reference, so every emit
+    (pyqtgraph emits hundreds a second) lowers ``True``'s reference count until CPython aborts
+    with "bool_dealloc: deallocating True or False". 6.11.3 is fine.
+    """
+    probe = _Probe()
+    probe.ping.connect(lambda _: None)
+    before = sys.getrefcount(True)
+    for _ in range(16):
+        probe.ping.emit(None)
+    return sys.getrefcount(True) < before - 8
+
+
+_SINGLETON_FLOOR = 100_000
+
+
+def guard_bool_refcount() -> None:
+    """Work around :func:`emit_leaks_bool_reference` (PySide6 6.12.0 only).
+
+    That build drops references to ``True``, ``False`` and ``None`` (emit, and other paths),
+    so their counts fall until CPython aborts, at the latest at exit. The missing references
+    are given back with ``Py_IncRef`` whenever a count falls under a floor (the singletons are
+    never freed, so this leaks nothing). Does nothing on a correct PySide6.
+    """
+    if not emit_leaks_bool_reference():
+        return
+    import ctypes
+
+    for obj in (True, False, None):
+        deficit = _SINGLETON_FLOOR - sys.getrefcount(obj)
+        if deficit > 0:
+            ref = ctypes.py_object(obj)
+            for _ in range(deficit + _SINGLETON_FLOOR // 2):
+                ctypes.pythonapi.Py_IncRef(ref)
+
+
+class _Bridge(QtCore.QObject):
+    """Carries worker-thread outcomes to the GUI thread (queued connections)."""
+
+    started = QtCore.Signal(object, int)  # engine, generation
+    start_failed = QtCore.Signal(str, int)
+    stopped = QtCore.Signal(int, str)  # generation, error text ("" when clean)
+    streams = QtCore.Signal(object, str)  # list of descriptions, error text
+    model_info = QtCore.Signal(object)
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    """Main window of ``bci-app``.
+
+    Args:
+        engine_factory: builds an engine from an ``EngineConfig`` (``bci_app.engine.Engine`` or
+            a fake with the same methods). Called in a worker thread.
+        config: initial ``EngineConfig``; the window edits copies (``dataclasses.replace``).
+        stream_lister: returns the LSL streams (default ``bci_app.streams.list_streams``);
+            called in a worker thread.
+        autostart: start the engine as soon as the window exists.
+        refresh_hz: plot refresh rate.
+        trajectory_seconds: time span of the trajectory and band-power plots.
+        trace_seconds: time span of the EEG traces.
+    """
+
+    def __init__(self, engine_factory: EngineFactory, config: Any, *,
+                 stream_lister: StreamLister | None = None, autostart: bool = False,
+                 refresh_hz: float = 30.0, trajectory_seconds: float = 180.0,
+                 trace_seconds: float = 10.0, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("SI-CLEER live emotion BCI")
+        self._factory = engine_factory
+        self.config = config
+        self._lister = stream_lister or _default_stream_lister
+        self._engine: EngineLike | None = None
+        self._generation = 0
+        self._busy: str | None = None  # "starting" / "stopping" while a worker runs
+        self._stop_after_start = False
+        self._threads: list[threading.Thread] = []
+        self._created: list[EngineLike] = []  # every engine built, for shutdown()
+        self._created_lock = threading.Lock()
+        self._t_ref: float | None = None
+        self._last_status: Any = None
+        self._tick_error_shown = 0.0
+        self._trace_s = trace_seconds
+        self._traj_s = trajectory_seconds
+        self._bridge = _Bridge()
+        self._bridge.started.connect(self._on_started)
+        self._bridge.start_failed.connect(self._on_start_failed)
+        self._bridge.stopped.connect(self._on_stopped)
+        self._bridge.streams.connect(self._on_streams)
+        self._bridge.model_info.connect(self._on_model_info)
+
+        # performance counters (read by tests and benchmarks/gui_fps.py)
+        self.tick_times: deque[float] = deque(maxlen=4096)  # perf_counter at each tick
+        self.update_seconds: deque[float] = deque(maxlen=4096)  # time spent in each tick
+        self.results_received = 0
+        self.trace_updates = 0
+
+        guard_bool_refcount()
+        self._build_ui(config)
+        self._allocate(_DEFAULT_CLASSES)
+        self._settings: SettingsDialog | None = None
+
+        self.timer = QtCore.QTimer(self)
+        self.timer.setTimerType(QtCore.Qt.PreciseTimer)
+        self.timer.setInterval(max(1, round(1000 / refresh_hz)))
+        self.timer.timeout.connect(self._tick)
+        self.timer.start()
+
+        self.refresh_streams()
+        self._read_model_info(Path(config.model))
+        if autostart:
+            QtCore.QTimer.singleShot(0, self.start_engine)
+
+    # -- layout -------------------------------------------------------------------------------
+    def _build_ui(self, config: Any) -> None:
+        self.top_bar = TopBar(Path(config.model), config.log)
+        self.status_panel = StatusPanel()
+        self.setStatusBar(self.status_panel)
+        channel_names = list(SEED_CHANNELS)  # until an engine reports its own
+        self.trajectory = TrajectoryPanel(_DEFAULT_CLASSES, span=self._traj_s)
+        self.bands = BandPowerPanel(span=self._traj_s)
+        self.head_map = HeadMapPanel(channel_names)
+        self.traces = TracesPanel(channel_names, seconds=self._trace_s)
+
+        left = QtWidgets.QSplitter(QtCore.Qt.Vertical)
+        left.addWidget(self.trajectory)
+        left.addWidget(self.traces)
+        left.setSizes([420, 480])
+        right = QtWidgets.QSplitter(QtCore.Qt.Vertical)
+        right.addWidget(self.bands)
+        right.addWidget(self.head_map)
+        right.setSizes([520, 380])
+        body = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
+        body.addWidget(left)
+        body.addWidget(right)
+        body.setStretchFactor(0, 3)
+        body.setStretchFactor(1, 2)
+        body.setSizes([950, 650])
+        central = QtWidgets.QWidget()
+        col = QtWidgets.QVBoxLayout(central)
+        col.setContentsMargins(4, 0, 4, 0)
+        col.setSpacing(2)
+        col.addWidget(self.top_bar)
+        col.addWidget(body, 1)
+        self.setCentralWidget(central)
+
+        tb = self.top_bar
+        tb.start_requested.connect(self.start_engine)
+        tb.stop_requested.connect(self.stop_engine)
+        tb.refresh_requested.connect(self.refresh_streams)
+        tb.stream_changed.connect(self._on_stream_chosen)
+        tb.model_changed.connect(self._on_model_chosen)
+        tb.record_changed.connect(self._on_record)
+        tb.settings_requested.connect(self._show_settings)
+        QtGui.QShortcut(QtGui.QKeySequence("Ctrl+Q"), self, activated=self.close)
+
+    def _allocate(self, class_names: tuple[str, ...] | list[str]) -> None:
+        """Preallocate the plot buffers (one row per prediction)."""
+        k = len(class_names)
+        cap = 8192
+        self._t_buf = RingBuffer(cap, 1)
+        self._smooth_buf = RingBuffer(cap, k)
+        self._pred_buf = RingBuffer(cap, 1)
+        self._truth_buf = RingBuffer(cap, 1)
+        self._band_buf = {r: RingBuffer(cap, 5) for r in BandPowerPanel.REGIONS}
+        self._faa_buf = RingBuffer(cap, 1)
+        self._t_ref = None
+
+    # -- engine lifecycle ---------------------------------------------------------------------
+    @property
+    def engine(self) -> EngineLike | None:
+        """The running engine (None while stopped, starting or stopping)."""
+        return self._engine
+
+    @property
+    def state(self) -> str:
+        """What the status badge shows (engine state, or starting/stopping/idle)."""
+        return self.status_panel.state.text()
+
+    def start_engine(self) -> None:
+        """Build and start an engine from ``self.config`` in a worker thread."""
+        if self._busy is not None:
+            return
+        old = self._engine
+        self._engine = None
+        self._generation += 1
+        gen = self._generation
+        self._busy = "starting"
+        self._stop_after_start = False
+        self.top_bar.set_running(False, busy=True)
+        self.status_panel.set_state("starting")
+        self.status_panel.clear_error()
+        config = self.config
+        factory = self._factory
+        bridge = self._bridge
+        created, lock = self._created, self._created_lock
+
+        def work() -> None:
+            if old is not None:
+                try:
+                    old.stop(5.0)
+                except Exception:  # the old engine is being replaced anyway
+                    traceback.print_exc()
+            try:
+                engine = factory(config)
+                with lock:
+                    created.append(engine)
+                engine.start()
+            except Exception as exc:
+                bridge.start_failed.emit(f"could not start: {type(exc).__name__}: {exc}", gen)
+                return
+            bridge.started.emit(engine, gen)
+
+        self._spawn(work, "engine-start")
+
+    def stop_engine(self) -> None:
+        """Stop the engine in a worker thread (the GUI keeps running)."""
+        if self._busy == "starting":
+            self._stop_after_start = True
+            return
+        engine = self._engine
+        if engine is None or self._busy is not None:
+            return
+        self._drain(engine)  # keep what already arrived
+        self._engine = None
+        self._busy = "stopping"
+        self.top_bar.set_running(False, busy=True)
+        self.status_panel.set_state("stopping")
+        self._stop_in_thread(engine, self._generation)
+
+    def _stop_in_thread(self, engine: EngineLike, gen: int) -> None:
+        bridge, created, lock = self._bridge, self._created, self._created_lock
+
+        def work() -> None:
+            err = ""
+            try:
+                engine.stop(5.0)
+            except Exception as exc:
+                err = f"stop failed: {type(exc).__name__}: {exc}"
+            with lock:
+                if engine in created:
+                    created.remove(engine)
+            bridge.stopped.emit(gen, err)
+
+        self._spawn(work, "engine-stop")
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        self._threads = [t for t in self._threads if t.is_alive()]
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _on_started(self, engine: EngineLike, gen: int) -> None:
+        if gen != self._generation:  # superseded: stop it quietly
+            self._stop_in_thread(engine, -1)
+            return
+        self._busy = None
+        if self._stop_after_start:
+            self._engine = engine
+            self.stop_engine()
+            return
+        self._engine = engine
+        self._allocate(list(getattr(engine, "class_names", _DEFAULT_CLASSES)))
+        names = list(getattr(engine, "channel_names", []))
+        self.head_map.set_channels(names)
+        self.traces.set_channels(names)
+        meta = getattr(engine, "meta", None)
+        if meta is not None and getattr(meta, "synthetic", None) is not None:
+            self.top_bar.set_model_info(ModelInfo(Path(self.config.model),
+                                                  bool(meta.synthetic), "from the engine"))
+        self.top_bar.set_running(True)
+
+    def _on_start_failed(self, message: str, gen: int) -> None:
+        if gen != self._generation:
+            return
+        self._busy = None
+        self.top_bar.set_running(False)
+        self.status_panel.set_state("error", message)
+        self.status_panel.show_error(message)
+
+    def _on_stopped(self, gen: int, error: str) -> None:
+        if gen != self._generation:
+            return
+        self._busy = None
+        self.top_bar.set_running(False)
+        self.status_panel.set_state("stopped")
+        if error:
+            self.status_panel.show_error(error)
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop the timer and the engine; wait for worker threads (use after the event loop)."""
+        self.timer.stop()
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            self._stop_in_thread(engine, -1)
+        deadline = time.monotonic() + timeout
+        for t in list(self._threads):
+            t.join(max(0.0, deadline - time.monotonic()))
+        with self._created_lock:  # engines whose start finished after the event loop ended
+            engines, self._created[:] = list(self._created), []
+        for e in engines:
+            try:
+                e.stop(max(0.1, deadline - time.monotonic()))  # idempotent by contract
+            except Exception:
+                traceback.print_exc()
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        """Stop the engine without blocking the GUI thread."""
+        self.timer.stop()
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            self._stop_in_thread(engine, -1)
+        if self._settings is not None:
+            self._settings.close()
+        super().closeEvent(event)
+
+    # -- periodic update ----------------------------------------------------------------------
+    def _tick(self) -> None:
+        t0 = time.perf_counter()
+        self.tick_times.append(t0)
+        guard_bool_refcount()
+        engine = self._engine
+        if engine is not None:
+            try:
+                self._update_from(engine)
+            except Exception as exc:  # an engine or plotting bug must not kill the GUI
+                if t0 - self._tick_error_shown > 2.0:
+                    self._tick_error_shown = t0
+                    traceback.print_exc()
+                    self.status_panel.show_error(f"display update failed: "
+                                                 f"{type(exc).__name__}: {exc}")
+        self.update_seconds.append(time.perf_counter() - t0)
+
+    def _update_from(self, engine: EngineLike) -> None:
+        status = engine.status()
+        self._last_status = status
+        self.status_panel.update_status(status)
+        if self._busy is None:
+            self.top_bar.set_running(status.state not in ("stopped", "error"))
+        if self._drain(engine):
+            self._redraw_windows(status)
+        if status.state in ("running", "warming up", "lost", "reconnecting"):
+            data, times = engine.recent_samples(self._trace_s)
+            if len(times) > 1:
+                self.traces.update_data(np.asarray(data), np.asarray(times))
+                self.trace_updates += 1
+
+    def _drain(self, engine: EngineLike) -> int:
+        """Append new results to the buffers; returns how many arrived."""
+        results = engine.drain_results()
+        for r in results:
+            if self._t_ref is None:
+                self._t_ref = float(r.lsl_time)
+            self._t_buf.append(float(r.lsl_time) - self._t_ref)
+            self._smooth_buf.append(np.asarray(r.smoothed, dtype=float))
+            self._pred_buf.append(r.predicted)
+            self._truth_buf.append(-1 if r.truth is None else r.truth)
+            for region in BandPowerPanel.REGIONS:
+                power = (r.band_power or {}).get(region)  # absent when no channel of a region
+                self._band_buf[region].append(np.nan if power is None
+                                              else np.asarray(power, dtype=float))
+            self._faa_buf.append(r.faa)
+        if results:
+            self.results_received += len(results)
+            self._last_topo = np.asarray(results[-1].topo)
+        return len(results)
+
+    def _redraw_windows(self, status: Any) -> None:
+        t = self._t_buf.view()[:, 0]
+        self.trajectory.update_data(t, self._smooth_buf.view(), self._pred_buf.view()[:, 0],
+                                    self._truth_buf.view()[:, 0])
+        self.trajectory.set_accuracy(getattr(status, "online_accuracy", None),
+                                     int(getattr(status, "windows_predicted", len(t))))
+        self.bands.update_data(t, {r: b.view() for r, b in self._band_buf.items()},
+                               self._faa_buf.view()[:, 0])
+        self.head_map.update_topo(self._last_topo)
+
+    # -- top-bar actions ----------------------------------------------------------------------
+    def refresh_streams(self) -> None:
+        """Discover LSL streams in a worker thread."""
+        self.top_bar.refresh_button.setEnabled(False)
+        lister, bridge = self._lister, self._bridge
+
+        def work() -> None:
+            try:
+                streams = list(lister())
+            except Exception as exc:
+                bridge.streams.emit([], f"stream discovery failed: {type(exc).__name__}: {exc}")
+                return
+            bridge.streams.emit(streams, "")
+
+        self._spawn(work, "list-streams")
+
+    def _on_streams(self, streams: list[Any], error: str) -> None:
+        self.top_bar.refresh_button.setEnabled(True)
+        self.top_bar.set_streams(streams, selected=self.config.stream)
+        if error:
+            self.status_panel.show_error(error)
+        elif not streams:
+            self.status_panel.show_info("no LSL stream found (refresh to look again)")
+
+    def _on_stream_chosen(self, desc: Any) -> None:
+        if desc is None:
+            self._reconfigure(stream=None, source_id=None)
+        else:
+            self._reconfigure(stream=desc.name, source_id=desc.source_id or None)
+
+    def _read_model_info(self, path: Path) -> None:
+        bridge = self._bridge
+        self._spawn(lambda: bridge.model_info.emit(read_model_info(path)), "model-info")
+
+    def _on_model_info(self, info: ModelInfo) -> None:
+        self.top_bar.set_model_info(info)
+        if info.error:
+            self.status_panel.show_error(f"model {info.path.name}: {info.error}")
+
+    def _on_model_chosen(self, path: Path) -> None:
+        self._read_model_info(path)
+        self._reconfigure(model=Path(path))
+
+    def _on_record(self, on: bool, path: Path) -> None:
+        self._reconfigure(log=Path(path) if on else None)
+        self.status_panel.show_info(f"session log: {path}" if on else "session log off")
+
+    def _show_settings(self) -> None:
+        if self._settings is None:
+            self._settings = SettingsDialog(self.config, self)
+            self._settings.applied.connect(lambda values: self._reconfigure(**values))
+        self._settings.show()
+        self._settings.raise_()
+
+    def _reconfigure(self, **changes: Any) -> None:
+        """Apply config changes; a running session restarts with them."""
+        try:
+            new = dataclasses.replace(self.config, **changes)
+        except (TypeError, ValueError) as exc:
+            self.status_panel.show_error(f"invalid setting: {exc}")
+            return
+        if new == self.config:
+            return
+        self.config = new
+        if self._engine is not None and self._busy is None:
+            self.start_engine()  # stops the old engine in the worker first
+
+    # -- introspection for tests and benchmarks -------------------------------------------------
+    def max_tick_interval(self, since: float = 0.0) -> float:
+        """Longest gap (s) between consecutive timer ticks after perf_counter time ``since``."""
+        ticks = np.array([t for t in self.tick_times if t >= since])
+        return float(np.diff(ticks).max()) if ticks.size > 1 else float("inf")

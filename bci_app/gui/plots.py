@@ -1,0 +1,571 @@
+"""pyqtgraph panels of the live window: trajectory, band power, head map, EEG traces.
+
+Every panel keeps its data in preallocated numpy buffers and redraws with ``setData(...,
+skipFiniteCheck=True)``; none of them calls the engine. Times on the trajectory and band-power
+axes are session seconds (LSL time minus the first result's LSL time); the traces axis is
+seconds before the newest sample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from bci_app.channels import electrode_positions
+from bci_app.dsp import BAND_NAMES
+from offline_training.montage import topomap_info
+from offline_training.seed import FRONTAL, TEMPORAL
+
+__all__ = [
+    "BAND_COLORS",
+    "CLASS_COLORS",
+    "BandPowerPanel",
+    "HeadMapPanel",
+    "RingBuffer",
+    "TracesPanel",
+    "TrajectoryPanel",
+    "head_layout",
+    "peak_decimate",
+    "set_curve",
+]
+
+CLASS_COLORS: tuple[str, ...] = ("#e8575a", "#8fa7c4", "#4fbf6a")
+"""negative (red), neutral (grey-blue), positive (green)."""
+BAND_COLORS: tuple[str, ...] = ("#b07cc6", "#5b8fd9", "#4cc9c0", "#f29e4c", "#f2d544")
+"""delta, theta, alpha, beta, gamma."""
+FRONTAL_COLOR = "#7fc8ff"
+TEMPORAL_COLOR = "#ffb454"
+OTHER_COLOR = "#9aa3ad"
+TEXT_COLOR = "#d7dce2"
+
+
+class RingBuffer:
+    """Last ``capacity`` rows of width ``width``, stored contiguously (no copy to read).
+
+    Rows are written into a buffer twice the capacity; when it is full the newest
+    ``capacity`` rows move to the front (amortised O(1) per row).
+    """
+
+    def __init__(self, capacity: int, width: int = 1) -> None:
+        self._data = np.full((2 * capacity, width), np.nan)
+        self._cap = capacity
+        self._pos = 0
+
+    def append(self, row: np.ndarray | Sequence[float] | float) -> None:
+        """Append one row (width values)."""
+        if self._pos == self._data.shape[0]:
+            self._data[: self._cap] = self._data[self._cap :]
+            self._pos = self._cap
+        self._data[self._pos] = row
+        self._pos += 1
+
+    def view(self) -> np.ndarray:
+        """The stored rows, oldest first: (n, width) view (valid until the next append)."""
+        return self._data[max(0, self._pos - self._cap) : self._pos]
+
+    def clear(self) -> None:
+        """Forget every row."""
+        self._pos = 0
+
+    def __len__(self) -> int:
+        return min(self._pos, self._cap)
+
+
+def peak_decimate(data: np.ndarray, target: int) -> tuple[np.ndarray, int]:
+    """Min/max decimation for display: (C, n) -> (C, 2 * n // f) keeping every peak.
+
+    Args:
+        data: (n_channels, n_samples).
+        target: wanted number of output points per channel (about twice the plot width).
+
+    Returns:
+        (decimated data, factor f); f == 1 returns ``data`` unchanged. Output column ``2k`` and
+        ``2k + 1`` hold the min and max of input samples ``k f .. (k + 1) f - 1``.
+    """
+    n = data.shape[1]
+    f = max(1, int(np.ceil(2 * n / max(target, 2))))
+    if f == 1:
+        return data, 1
+    m = n // f
+    blocks = data[:, n - m * f :].reshape(data.shape[0], m, f)
+    out = np.empty((data.shape[0], m, 2), dtype=data.dtype)
+    out[:, :, 0] = blocks.min(axis=2)
+    out[:, :, 1] = blocks.max(axis=2)
+    return out.reshape(data.shape[0], 2 * m), f
+
+
+def set_curve(curve: pg.PlotDataItem | pg.PlotCurveItem, x: np.ndarray, y: np.ndarray,
+              **kwargs: object) -> None:
+    """``setData`` that skips pyqtgraph's finite check when the data are finite anyway."""
+    finite = bool(np.isfinite(y).all() and np.isfinite(x).all())
+    curve.setData(x, y, skipFiniteCheck=finite, **kwargs)
+
+
+def visible_range(t: np.ndarray, span: float, first: float = 60.0) -> tuple[float, float]:
+    """x range of a scrolling time plot: grows from ``first`` s up to ``span`` s, then scrolls."""
+    right = float(t[-1])
+    left = max(float(t[0]), right - span)
+    return left, max(right, left + min(first, span))
+
+
+def _title(text: str) -> str:
+    return f"<span style='color:{TEXT_COLOR}; font-size:11pt; font-weight:600'>{text}</span>"
+
+
+def _key(names: Sequence[str], colors: Sequence[str]) -> str:
+    """Inline colour key: a coloured bar and the name for each series."""
+    return " &nbsp;".join(f"<span style='color:{colors[i % len(colors)]}; font-size:11pt'>"
+                          f"━ {n}</span>" for i, n in enumerate(names))
+
+
+def gap_connect(t: np.ndarray, factor: float = 3.0) -> np.ndarray:
+    """``connect`` array for a time series: no line across a gap > ``factor`` x median step."""
+    if t.size < 3:
+        return np.ones(t.size, dtype=bool)
+    d = np.diff(t)
+    step = float(np.median(d[-50:]))
+    return np.append(d <= factor * step, False)
+
+
+def _style_plot(plot: pg.PlotItem, left: str | None = None, bottom: str | None = None) -> None:
+    plot.showGrid(x=True, y=True, alpha=0.15)
+    plot.setMenuEnabled(False)
+    plot.hideButtons()
+    plot.setMouseEnabled(x=False, y=False)
+    plot.setClipToView(True)
+    if left:
+        plot.setLabel("left", left)
+    if bottom:
+        plot.setLabel("bottom", bottom)
+
+
+class TrajectoryPanel(pg.GraphicsLayoutWidget):
+    """Smoothed class probabilities over the last ``span`` seconds, with class ribbons.
+
+    Rows: title with the online accuracy; probability curves (negative, neutral, positive);
+    a ribbon of the predicted class and one of the true class (from the marker stream).
+    """
+
+    def __init__(self, class_names: Sequence[str], span: float = 180.0,
+                 parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent=parent)
+        self.span = span
+        self.class_names = list(class_names)
+        self._key = _key(self.class_names, CLASS_COLORS)
+        self._title = self.addLabel(_title("Emotion trajectory &nbsp;") + self._key, row=0, col=0)
+        self.plot = self.addPlot(row=1, col=0)
+        _style_plot(self.plot, left="probability (smoothed)")
+        self.plot.setYRange(0, 1, padding=0.02)
+        self.curves = [
+            self.plot.plot(pen=pg.mkPen(CLASS_COLORS[k % 3], width=2.5), name=name,
+                           antialias=True, skipFiniteCheck=True)
+            for k, name in enumerate(self.class_names)
+        ]
+        self.plot.addItem(pg.InfiniteLine(1 / 3, angle=0,
+                                          pen=pg.mkPen("#5a626d", style=QtCore.Qt.DashLine)))
+        self.ribbons = self.addPlot(row=2, col=0)
+        _style_plot(self.ribbons, bottom="session time (s)")
+        self.ribbons.showGrid(x=True, y=False, alpha=0.15)
+        self.ribbons.setXLink(self.plot)
+        self.ribbons.setYRange(-0.6, 1.6, padding=0)
+        self.ribbons.getAxis("left").setTicks([[(1, "predicted"), (0, "true")]])
+        for p in (self.plot, self.ribbons):
+            p.getAxis("left").setWidth(78)
+        self.ribbons.setMaximumHeight(80)
+        self.plot.getAxis("bottom").setStyle(showValues=False)
+        self.ci.layout.setRowStretchFactor(1, 5)
+        self.ci.layout.setRowStretchFactor(2, 1)
+        self._ribbon_curves: list[list[pg.PlotCurveItem]] = []
+        for row in (1, 0):
+            curves = []
+            for k in range(len(self.class_names)):
+                c = pg.PlotCurveItem(pen=pg.mkPen(CLASS_COLORS[k % 3], width=14,
+                                                  cap=QtCore.Qt.FlatCap), connect="pairs",
+                                     skipFiniteCheck=True)
+                c.setPos(0, row)
+                self.ribbons.addItem(c)
+                curves.append(c)
+            self._ribbon_curves.append(curves)
+        self._no_truth = pg.TextItem("no marker stream", color="#7d8590", anchor=(0, 0.5))
+        self._no_truth.setPos(0, 0)
+        self.ribbons.addItem(self._no_truth)
+
+    def set_accuracy(self, accuracy: float | None, n_predicted: int) -> None:
+        """Show the running online accuracy (fraction 0..1, None when no true class yet)."""
+        acc = "n/a" if accuracy is None or not np.isfinite(accuracy) else f"{100 * accuracy:.1f} %"
+        self._title.setText(_title("Emotion trajectory &nbsp;") + self._key
+                            + _title(f"&nbsp; · &nbsp;online accuracy {acc} &nbsp;·&nbsp; "
+                                     f"{n_predicted} windows"))
+
+    def update_data(self, t: np.ndarray, smoothed: np.ndarray, predicted: np.ndarray,
+                    truth: np.ndarray) -> None:
+        """Redraw from session times (n,), smoothed probabilities (n, K), predicted (n,) and
+        true class (n,) with -1 where unknown."""
+        if t.size == 0:
+            for c in self.curves:
+                c.setData([], [])
+            for row in self._ribbon_curves:
+                for c in row:
+                    c.setData([], [])
+            return
+        connect = gap_connect(t)
+        for k, c in enumerate(self.curves):
+            set_curve(c, t, smoothed[:, k], connect=connect)
+        hop = float(np.median(np.diff(t[-50:]))) if t.size > 1 else 0.25
+        t_next = np.empty_like(t)
+        t_next[:-1] = t[1:]
+        t_next[-1] = t[-1] + hop
+        t_next = np.minimum(t_next, t + 2 * hop)  # do not bridge gaps (lost stream)
+        for row, cls in zip(self._ribbon_curves, (predicted, truth), strict=True):
+            for k, c in enumerate(row):
+                sel = cls == k
+                x = np.column_stack((t[sel], t_next[sel])).ravel()
+                c.setData(x, np.zeros_like(x), skipFiniteCheck=True)
+        self._no_truth.setVisible(not np.any(truth >= 0))
+        left, right = visible_range(t, self.span)
+        self.plot.setXRange(left, right, padding=0)
+        self._no_truth.setPos(left + 0.01 * (right - left), 0)
+
+
+class BandPowerPanel(pg.GraphicsLayoutWidget):
+    """Band power (log10 uV^2, delta..gamma) of the frontal and temporal regions, and FAA."""
+
+    REGIONS = ("frontal", "temporal")
+
+    def __init__(self, span: float = 180.0, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent=parent)
+        self.span = span
+        key = _key(BAND_NAMES, BAND_COLORS)
+        self.addLabel(_title("Frontal and temporal activity &nbsp;") + key, row=0, col=0)
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.curves: dict[str, list[pg.PlotDataItem]] = {}
+        for i, region in enumerate(self.REGIONS):
+            p = self.addPlot(row=1 + i, col=0)
+            _style_plot(p, left=f"{region}<br>log10 µV²")
+            p.getAxis("bottom").setStyle(showValues=False)
+            self.plots[region] = p
+            self.curves[region] = [
+                p.plot(pen=pg.mkPen(BAND_COLORS[b], width=1.8), name=name,
+                       skipFiniteCheck=True)
+                for b, name in enumerate(BAND_NAMES)
+            ]
+        self.faa_plot = self.addPlot(row=3, col=0)
+        _style_plot(self.faa_plot, left="FAA<br>ln F4 − ln F3", bottom="session time (s)")
+        self.faa_plot.getAxis("left").enableAutoSIPrefix(False)
+        self.faa_plot.addItem(pg.InfiniteLine(0, angle=0, pen=pg.mkPen("#5a626d")))
+        self.faa_curve = self.faa_plot.plot(pen=pg.mkPen("#e6e6e6", width=1.8),
+                                            fillLevel=0, brush=(230, 230, 230, 40),
+                                            skipFiniteCheck=True)
+        self.plots["temporal"].setXLink(self.plots["frontal"])
+        self.faa_plot.setXLink(self.plots["frontal"])
+        left_w = 62
+        for p in (*self.plots.values(), self.faa_plot):
+            p.getAxis("left").setWidth(left_w)
+
+    def update_data(self, t: np.ndarray, power: dict[str, np.ndarray], faa: np.ndarray) -> None:
+        """Redraw from session times (n,), region -> (n, 5) log power and FAA (n,)."""
+        connect = gap_connect(t)
+        for region, curves in self.curves.items():
+            values = power[region]
+            for b, c in enumerate(curves):
+                set_curve(c, t, values[:, b], connect=connect)
+        set_curve(self.faa_curve, t, faa, connect=connect)
+        if t.size:
+            self.plots["frontal"].setXRange(*visible_range(t, self.span), padding=0)
+
+
+def _sphere_fit(p: np.ndarray) -> tuple[np.ndarray, float]:
+    """Least-squares sphere through points (n, 3): (centre, radius)."""
+    a = np.c_[2 * p, np.ones(len(p))]
+    sol = np.linalg.lstsq(a, (p**2).sum(axis=1), rcond=None)[0]
+    centre = sol[:3]
+    return centre, float(np.sqrt(sol[3] + centre @ centre))
+
+
+def head_layout(names: Sequence[str]) -> np.ndarray:
+    """2-D head-map positions (n, 2) of channels; the 10-20 ring lies on the unit circle.
+
+    Azimuthal equidistant projection (as in MNE's topomaps) of the levelled SEED montage of
+    :func:`offline_training.montage.topomap_info`; channels outside the SEED set use MNE's 10-05
+    template with a fitted sphere. Channels without any known position get NaN.
+    """
+    if len(names) == 0:
+        return np.zeros((0, 2))
+    try:
+        info, sphere = topomap_info(names)
+        pos = np.array([ch["loc"][:3] for ch in info["chs"]], dtype=float)
+        centre, radius = np.asarray(sphere[:3]), float(sphere[3])
+    except ValueError:
+        table = electrode_positions(names)
+        from bci_app.channels import normalize_label
+
+        pos = np.array([table.get(normalize_label(n), np.full(3, np.nan)) for n in names])
+        ok = np.isfinite(pos).all(axis=1)
+        if ok.sum() < 4:
+            return np.full((len(names), 2), np.nan)
+        centre, radius = _sphere_fit(pos[ok])
+    v = pos - centre
+    r = np.linalg.norm(v, axis=1)
+    theta = np.arccos(np.clip(v[:, 2] / np.where(r > 0, r, 1.0), -1.0, 1.0))
+    phi = np.arctan2(v[:, 1], v[:, 0])
+    rho = theta / (np.pi / 2)
+    del radius  # the projection only needs directions from the centre
+    return np.column_stack((rho * np.cos(phi), rho * np.sin(phi)))
+
+
+def _rounded_hull(points: np.ndarray, margin: float) -> np.ndarray:
+    """Closed outline (m, 2) around 2-D points, ``margin`` away from them (rounded corners)."""
+    from scipy.spatial import ConvexHull
+
+    ang = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+    ring = margin * np.column_stack((np.cos(ang), np.sin(ang)))
+    cloud = (points[:, None, :] + ring[None, :, :]).reshape(-1, 2)
+    hull = cloud[ConvexHull(cloud).vertices]
+    return np.vstack((hull, hull[:1]))
+
+
+class HeadMapPanel(QtWidgets.QWidget):
+    """Head map of the current window's band power (interpolated image + electrodes).
+
+    The frontal region and the two temporal regions are outlined; a combo box picks the band.
+    """
+
+    GRID = 96
+    EXTENT = 1.2
+
+    def __init__(self, channel_names: Sequence[str],
+                 parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        head = QtWidgets.QHBoxLayout()
+        label = QtWidgets.QLabel("<b>Head map</b> · band power of the current window")
+        self.band_box = QtWidgets.QComboBox()
+        self.band_box.addItems(list(BAND_NAMES))
+        self.band_box.setCurrentText("alpha")
+        self.band_box.setToolTip("band shown on the head map")
+        head.addWidget(label)
+        head.addStretch(1)
+        head.addWidget(QtWidgets.QLabel("band"))
+        head.addWidget(self.band_box)
+        layout.addLayout(head)
+        self.view = pg.GraphicsLayoutWidget()
+        layout.addWidget(self.view, 1)
+        self.box = self.view.addViewBox(row=0, col=0, lockAspect=True, enableMouse=False)
+        self.box.setMenuEnabled(False)
+        self.cmap = pg.colormap.get("viridis")
+        self.image = pg.ImageItem()
+        self.box.addItem(self.image)
+        self.colorbar = pg.ColorBarItem(colorMap=self.cmap, interactive=False, width=14,
+                                        label="log10 µV²", colorMapMenu=False)
+        self.colorbar.setImageItem(self.image)
+        self.view.addItem(self.colorbar, row=0, col=1)
+        self._levels: tuple[float, float] | None = None
+        self._draw_head()
+        self.set_channels(channel_names)
+        self.box.setRange(xRange=(-1.4, 1.4), yRange=(-1.2, 1.3), padding=0)
+        self.band_box.currentIndexChanged.connect(self._redraw)
+        self._topo: np.ndarray | None = None
+
+    @property
+    def band(self) -> int:
+        """Index of the selected band (0 = delta .. 4 = gamma)."""
+        return self.band_box.currentIndex()
+
+    def _draw_head(self) -> None:
+        pen = pg.mkPen("#c9ced6", width=2)
+        ang = np.linspace(0, 2 * np.pi, 181)
+        self.box.addItem(pg.PlotCurveItem(np.cos(ang), np.sin(ang), pen=pen))
+        self.box.addItem(pg.PlotCurveItem([-0.12, 0.0, 0.12], [0.99, 1.13, 0.99], pen=pen))
+        ear = np.linspace(-0.35, 0.35, 30)
+        for side in (-1, 1):
+            x = side * (1.0 + 0.06 * np.cos(ear / 0.35 * np.pi / 2))
+            self.box.addItem(pg.PlotCurveItem(x, ear * 0.8, pen=pen))
+
+    def set_channels(self, names: Sequence[str]) -> None:
+        """Lay out the channels (model order) and precompute the interpolation weights."""
+        self.names = [str(n).upper() for n in names]
+        xy = head_layout(self.names)
+        self._valid = np.isfinite(xy).all(axis=1)
+        self.xy = xy
+        g = np.linspace(-self.EXTENT, self.EXTENT, self.GRID)
+        gx, gy = np.meshgrid(g, g, indexing="ij")  # image[i, j] is at (g[i], g[j])
+        grid = np.column_stack((gx.ravel(), gy.ravel()))
+        pts = xy[self._valid] if self._valid.any() else np.zeros((1, 2))
+        d2 = ((grid[:, None, :] - pts[None, :, :]) ** 2).sum(axis=2)
+        w = np.exp(-d2 / (2 * 0.16**2)) + 1e-12  # Gaussian kernel (Nadaraya-Watson) weights
+        self._weights = w / w.sum(axis=1, keepdims=True)
+        self._outside = (gx**2 + gy**2).ravel() > 1.0
+        for item in getattr(self, "_channel_items", []):
+            self.box.removeItem(item)
+        items: list[pg.GraphicsObject] = []
+        upper = {n: i for i, n in enumerate(self.names)}
+        for region, members, color in (("frontal", FRONTAL, FRONTAL_COLOR),
+                                       ("temporal", TEMPORAL, TEMPORAL_COLOR)):
+            idx = [upper[n] for n in members if n in upper and self._valid[upper[n]]]
+            if len(idx) < 3:
+                continue
+            p = xy[idx]
+            groups = [p] if region == "frontal" else [p[p[:, 0] < 0], p[p[:, 0] > 0]]
+            for g_pts in groups:
+                if len(g_pts) < 2:
+                    continue
+                hull = _rounded_hull(g_pts, 0.09)
+                curve = pg.PlotCurveItem(hull[:, 0], hull[:, 1],
+                                         pen=pg.mkPen(color, width=2.2,
+                                                      style=QtCore.Qt.DashLine))
+                items.append(curve)
+                if region == "frontal":
+                    text = pg.TextItem(region, color=color, anchor=(0.5, 1.0),
+                                       fill=(21, 24, 29, 190))
+                    text.setPos(float(g_pts[:, 0].mean()), float(hull[:, 1].max()) + 0.01)
+                else:  # label below each temporal outline
+                    text = pg.TextItem(region, color=color, anchor=(0.5, 0.0),
+                                       fill=(21, 24, 29, 190))
+                    text.setPos(float(g_pts[:, 0].mean()), float(hull[:, 1].min()) - 0.01)
+                items.append(text)
+        dots = pg.ScatterPlotItem(xy[self._valid, 0], xy[self._valid, 1], size=6,
+                                  brush=pg.mkBrush(240, 240, 240, 220),
+                                  pen=pg.mkPen(20, 20, 20, 200))
+        items.append(dots)
+        for item in items:
+            item.setZValue(10)
+            self.box.addItem(item)
+        self._channel_items = items
+
+    def update_topo(self, topo: np.ndarray) -> None:
+        """Show one window's band power: topo (n_channels, n_bands) log10 uV^2."""
+        self._topo = np.asarray(topo, dtype=float)
+        self._redraw()
+
+    def _redraw(self) -> None:
+        if self._topo is None or self._topo.shape[0] != len(self.names):
+            return
+        values = self._topo[self._valid, self.band]
+        finite = np.isfinite(values)
+        if not finite.any():
+            return
+        values = np.where(finite, values, np.nanmean(values[finite]))
+        img = self._weights @ values
+        img[self._outside] = np.nan
+        lo, hi = np.percentile(values, [5, 95])
+        if hi - lo < 1e-6:
+            hi = lo + 1e-6
+        if self._levels is None:
+            self._levels = (lo, hi)
+        else:  # smooth the colour scale so the map does not flicker
+            a = 0.2
+            self._levels = ((1 - a) * self._levels[0] + a * lo, (1 - a) * self._levels[1] + a * hi)
+        first = self.image.image is None
+        self.image.setImage(img.reshape(self.GRID, self.GRID), autoLevels=False)
+        if first:  # the rectangle needs the image size
+            e = self.EXTENT
+            self.image.setRect(QtCore.QRectF(-e, -e, 2 * e, 2 * e))
+        self.colorbar.setLevels(self._levels)
+
+
+class TracesPanel(QtWidgets.QWidget):
+    """Scrolling filtered EEG traces of the frontal and temporal channels (or all).
+
+    Each group (frontal, temporal, other) is one curve with NaN breaks between channels, so a
+    redraw of 62 channels is three ``setData`` calls (``connect="finite"``, which also paints
+    faster than a boolean connect array). Data are peak-decimated for display.
+    """
+
+    def __init__(self, channel_names: Sequence[str], seconds: float = 10.0,
+                 parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.seconds = seconds
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        head = QtWidgets.QHBoxLayout()
+        head.addWidget(QtWidgets.QLabel(
+            f"<b>EEG traces</b> · filtered, last {seconds:g} s · "
+            f"<span style='color:{FRONTAL_COLOR}'>frontal</span> · "
+            f"<span style='color:{TEMPORAL_COLOR}'>temporal</span>"))
+        head.addStretch(1)
+        self.scale_label = QtWidgets.QLabel("")
+        head.addWidget(self.scale_label)
+        self.all_box = QtWidgets.QCheckBox("all channels")
+        self.all_box.setToolTip("show every model channel instead of frontal + temporal")
+        head.addWidget(self.all_box)
+        layout.addLayout(head)
+        self.plot_widget = pg.PlotWidget()
+        layout.addWidget(self.plot_widget, 1)
+        self.plot = self.plot_widget.getPlotItem()
+        _style_plot(self.plot, bottom="time (s)")
+        self.plot.showGrid(x=True, y=False, alpha=0.15)
+        self.plot.setXRange(-seconds, 0, padding=0.01)
+        self.curves = {
+            g: self.plot.plot(pen=pg.mkPen(c, width=1))
+            for g, c in (("other", OTHER_COLOR), ("frontal", FRONTAL_COLOR),
+                         ("temporal", TEMPORAL_COLOR))
+        }
+        self._scale = 0.0
+        self.set_channels(channel_names)
+        self.all_box.toggled.connect(self._select)
+
+    def set_channels(self, names: Sequence[str]) -> None:
+        """Channel names of the engine's data rows (model order)."""
+        self.names = [str(n).upper() for n in names]
+        self._group = np.array(["frontal" if n in FRONTAL else "temporal" if n in TEMPORAL
+                                else "other" for n in self.names])
+        self._select()
+
+    def _select(self) -> None:
+        if self.all_box.isChecked():
+            self.rows = np.arange(len(self.names))
+        else:
+            order = [self.names.index(n) for n in (*FRONTAL, *TEMPORAL) if n in self.names]
+            self.rows = np.array(order or range(len(self.names)), dtype=int)
+        n = len(self.rows)
+        step = max(1, int(np.ceil(n / 24)))
+        ticks = [(-float(i), self.names[r]) for i, r in enumerate(self.rows) if i % step == 0]
+        self.plot.getAxis("left").setTicks([ticks, []])
+        self.plot.setYRange(-n + 0.3, 0.7, padding=0)
+
+    def update_data(self, data: np.ndarray, times: np.ndarray,
+                    target_points: int | None = None) -> None:
+        """Redraw from data (n_channels, n) uV and their LSL times (n,).
+
+        ``target_points`` (default: the plot's width in pixels) caps the points per channel.
+        """
+        if target_points is None:
+            target_points = max(200, int(self.plot.vb.width()))
+        if data.ndim != 2 or data.shape[1] < 2 or data.shape[0] != len(self.names):
+            for c in self.curves.values():
+                c.setData([], [])
+            return
+        sel = data[self.rows]
+        sel = sel - sel.mean(axis=1, keepdims=True)
+        dec, f = peak_decimate(sel, target_points)
+        t = times - times[-1]
+        if f > 1:
+            m = dec.shape[1] // 2
+            tb = t[t.size - m * f :].reshape(m, f)
+            tx = np.repeat(tb[:, [0, -1]].mean(axis=1), 2)
+        else:
+            tx = t
+        target = max(3.3 * float(np.median(dec.std(axis=1))), 1e-3)  # ~ 5-95 % range
+        self._scale = target if self._scale == 0 else 0.9 * self._scale + 0.1 * target
+        y = -dec / (1.2 * self._scale) - np.arange(len(self.rows))[:, None]
+        groups = self._group[self.rows]
+        width = tx.size + 1  # one NaN column breaks the line between channels
+        for g, curve in self.curves.items():
+            mask = groups == g
+            k = int(mask.sum())
+            if not k:
+                curve.setData([], [])
+                continue
+            yy = np.full((k, width), np.nan)
+            yy[:, :-1] = y[mask]
+            xx = np.empty((k, width))
+            xx[:, :-1] = tx
+            xx[:, -1] = np.nan
+            curve.setData(xx.ravel(), yy.ravel(), connect="finite")
+        self.scale_label.setText(f"channel spacing ≈ {1.2 * self._scale:.0f} µV")

@@ -1,0 +1,386 @@
+"""Qt widgets of the live window: top bar, settings dialog and status bar.
+
+They only show values and emit signals; the main window owns the engine and the threads.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6 import QtCore, QtWidgets
+
+__all__ = ["STATE_COLORS", "ModelInfo", "SettingsDialog", "StatusPanel", "TopBar"]
+
+STATE_COLORS: dict[str, str] = {
+    "idle": "#5a626d",
+    "starting": "#3d6fb6",
+    "connecting": "#3d6fb6",
+    "warming up": "#b8860b",
+    "running": "#2e8b57",
+    "lost": "#c0392b",
+    "reconnecting": "#d35400",
+    "stopping": "#5a626d",
+    "stopped": "#5a626d",
+    "error": "#c0392b",
+}
+"""Background colour of the state badge per engine state."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the model picker shows about a model file (read from its metadata only)."""
+
+    path: Path
+    synthetic: bool | None  # None: unknown (file unreadable)
+    summary: str  # one line, e.g. "62 ch · 200 Hz · 1 s windows"
+    error: str = ""
+
+
+def describe_stream(desc: Any) -> str:
+    """One-line description of a ``StreamDescription`` (name, type, channels, rate, host)."""
+    rate = f"{desc.sfreq:g} Hz" if desc.sfreq else "irregular"
+    return f"{desc.name}  [{desc.stype}, {desc.n_channels} ch @ {rate}, {desc.host}]"
+
+
+class TopBar(QtWidgets.QWidget):
+    """Stream picker, model picker, start/stop, record and settings.
+
+    Signals:
+        refresh_requested: the user asked to rediscover LSL streams.
+        stream_changed(object): the chosen ``StreamDescription``, or None for "any EEG stream".
+        model_changed(object): the chosen model ``Path``.
+        start_requested, stop_requested, settings_requested.
+        record_changed(bool, object): recording on/off and the session-log ``Path``.
+    """
+
+    refresh_requested = QtCore.Signal()
+    stream_changed = QtCore.Signal(object)
+    model_changed = QtCore.Signal(object)
+    start_requested = QtCore.Signal()
+    stop_requested = QtCore.Signal()
+    settings_requested = QtCore.Signal()
+    record_changed = QtCore.Signal(bool, object)
+
+    def __init__(self, model: Path, log: Path | None,
+                 parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        row = QtWidgets.QHBoxLayout(self)
+        row.setContentsMargins(6, 4, 6, 4)
+        row.setSpacing(6)
+
+        row.addWidget(QtWidgets.QLabel("Stream"))
+        self.stream_box = QtWidgets.QComboBox()
+        self.stream_box.setMinimumWidth(300)
+        self.stream_box.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.stream_box.addItem("any EEG stream", None)
+        self.stream_box.setToolTip("LSL streams found on the network (name, type, channels, "
+                                   "rate, host)")
+        row.addWidget(self.stream_box, 3)
+        self.refresh_button = QtWidgets.QPushButton("⟳ Refresh")
+        self.refresh_button.setToolTip("look for LSL streams again")
+        row.addWidget(self.refresh_button)
+
+        row.addSpacing(10)
+        row.addWidget(QtWidgets.QLabel("Model"))
+        self.model_box = QtWidgets.QComboBox()
+        self.model_box.setMinimumWidth(190)
+        self.model_box.addItem(model.name, model)
+        self.model_box.setItemData(0, str(model), QtCore.Qt.ToolTipRole)
+        self.model_box.addItem("Browse…", "browse")
+        row.addWidget(self.model_box, 2)
+        self.model_badge = QtWidgets.QLabel("…")
+        self.model_badge.setObjectName("modelBadge")
+        row.addWidget(self.model_badge)
+
+        row.addSpacing(10)
+        self.start_button = QtWidgets.QPushButton("▶ Start")
+        self.stop_button = QtWidgets.QPushButton("■ Stop")
+        self.stop_button.setEnabled(False)
+        row.addWidget(self.start_button)
+        row.addWidget(self.stop_button)
+
+        row.addSpacing(10)
+        self.record_button = QtWidgets.QPushButton("● Record")
+        self.record_button.setCheckable(True)
+        self.record_button.setChecked(log is not None)
+        self.record_button.setStyleSheet(
+            "QPushButton:checked { background:#a93226; color:white; font-weight:600 }")
+        self.record_button.setToolTip("write the session log (applies from the next start; "
+                                      "a running session restarts)")
+        row.addWidget(self.record_button)
+        self.log_edit = QtWidgets.QLineEdit(str(log or default_log_path()))
+        self.log_edit.setMinimumWidth(220)
+        self.log_edit.setToolTip("session log path")
+        row.addWidget(self.log_edit, 2)
+        self.browse_log = QtWidgets.QToolButton()
+        self.browse_log.setText("…")
+        row.addWidget(self.browse_log)
+
+        row.addSpacing(10)
+        self.settings_button = QtWidgets.QPushButton("⚙ Settings")
+        row.addWidget(self.settings_button)
+
+        self.refresh_button.clicked.connect(self.refresh_requested)
+        self.start_button.clicked.connect(self.start_requested)
+        self.stop_button.clicked.connect(self.stop_requested)
+        self.settings_button.clicked.connect(self.settings_requested)
+        self.stream_box.activated.connect(self._on_stream)
+        self.model_box.activated.connect(self._on_model)
+        self.record_button.toggled.connect(self._on_record)
+        self.browse_log.clicked.connect(self._browse_log)
+        self.log_edit.editingFinished.connect(self._on_log_edited)
+
+    # -- streams ------------------------------------------------------------------------------
+    def set_streams(self, streams: list[Any], selected: str | None = None) -> None:
+        """Fill the stream picker; keep ``selected`` (a stream name) chosen if present."""
+        self.stream_box.blockSignals(True)
+        current = selected
+        if current is None and self.stream_box.currentData() is not None:
+            current = self.stream_box.currentData().name
+        self.stream_box.clear()
+        self.stream_box.addItem("any EEG stream", None)
+        for desc in streams:
+            self.stream_box.addItem(describe_stream(desc), desc)
+            if desc.name == current:
+                self.stream_box.setCurrentIndex(self.stream_box.count() - 1)
+        if current and self.stream_box.currentData() is None:
+            self.stream_box.addItem(f"{current}  [not found]", None)
+            self.stream_box.setCurrentIndex(self.stream_box.count() - 1)
+        self.stream_box.blockSignals(False)
+
+    def _on_stream(self, index: int) -> None:
+        self.stream_changed.emit(self.stream_box.itemData(index))
+
+    # -- model --------------------------------------------------------------------------------
+    def _on_model(self, index: int) -> None:
+        data = self.model_box.itemData(index)
+        if data == "browse":
+            path, _ = QtWidgets.QFileDialog.getOpenFileName(
+                self, "SI-CLEER model file", "", "Model files (*.safetensors);;All files (*)")
+            if not path:
+                self.model_box.setCurrentIndex(0)
+                return
+            self.model_box.insertItem(0, Path(path).name, Path(path))
+            self.model_box.setItemData(0, path, QtCore.Qt.ToolTipRole)
+            self.model_box.setCurrentIndex(0)
+            data = Path(path)
+        self.model_changed.emit(data)
+
+    def set_model_info(self, info: ModelInfo) -> None:
+        """Show the model's origin (synthetic demo or trained) next to the picker."""
+        if info.error:
+            text, color = "unreadable", "#c0392b"
+        elif info.synthetic:
+            text, color = "synthetic", "#b8860b"
+        elif info.synthetic is None:
+            text, color = "unknown", "#5a626d"
+        else:
+            text, color = "trained", "#2e8b57"
+        self.model_badge.setText(text)
+        self.model_badge.setStyleSheet(f"background:{color}; color:white; border-radius:3px;"
+                                       " padding:1px 6px;")
+        self.model_badge.setToolTip(f"{info.path}\n{info.error or info.summary}")
+
+    # -- record -------------------------------------------------------------------------------
+    def log_path(self) -> Path:
+        """The session-log path typed in the bar."""
+        return Path(self.log_edit.text().strip() or default_log_path())
+
+    def _on_record(self, on: bool) -> None:
+        self.record_changed.emit(on, self.log_path())
+
+    def _on_log_edited(self) -> None:
+        if self.record_button.isChecked():
+            self.record_changed.emit(True, self.log_path())
+
+    def _browse_log(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Session log", str(self.log_path()), "CSV (*.csv);;All files (*)")
+        if path:
+            self.log_edit.setText(path)
+            self._on_log_edited()
+
+    def set_running(self, running: bool, busy: bool = False) -> None:
+        """Enable start/stop for the current engine state."""
+        self.start_button.setEnabled(not running and not busy)
+        self.stop_button.setEnabled(running and not busy)
+
+
+def default_log_path() -> Path:
+    """``sessions/session-YYYYmmdd-HHMMSS.csv`` in the working directory."""
+    stamp = QtCore.QDateTime.currentDateTime().toString("yyyyMMdd-HHmmss")
+    return Path("sessions") / f"session-{stamp}.csv"
+
+
+class SettingsDialog(QtWidgets.QDialog):
+    """Non-modal dialog for hop, smoothing, notch and band-pass.
+
+    Signals:
+        applied(dict): the new values as ``EngineConfig`` field -> value
+            (``hop``, ``smoothing``, ``notch`` (None = off), ``l_freq``, ``h_freq``).
+    """
+
+    applied = QtCore.Signal(dict)
+
+    def __init__(self, config: Any, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.setModal(False)
+        form = QtWidgets.QFormLayout(self)
+
+        def spin(lo: float, hi: float, step: float, decimals: int, suffix: str,
+                 value: float) -> QtWidgets.QDoubleSpinBox:
+            box = QtWidgets.QDoubleSpinBox()
+            box.setRange(lo, hi)
+            box.setSingleStep(step)
+            box.setDecimals(decimals)
+            box.setSuffix(suffix)
+            box.setValue(value)
+            return box
+
+        self.hop = spin(0.05, 10.0, 0.05, 2, " s", float(config.hop))
+        self.hop.setToolTip("time between two predictions")
+        self.smoothing = spin(0.0, 60.0, 0.5, 1, " s", float(config.smoothing))
+        self.smoothing.setToolTip("time constant of the exponential smoothing of probabilities")
+        self.notch_on = QtWidgets.QCheckBox("notch")
+        self.notch_on.setChecked(config.notch is not None)
+        self.notch = QtWidgets.QComboBox()
+        self.notch.addItems(["50 Hz", "60 Hz"])
+        self.notch.setCurrentIndex(1 if config.notch and abs(config.notch - 60) < 1 else 0)
+        notch_row = QtWidgets.QHBoxLayout()
+        notch_row.addWidget(self.notch_on)
+        notch_row.addWidget(self.notch)
+        self.l_freq = spin(0.0, 30.0, 0.1, 2, " Hz", float(config.l_freq))
+        self.h_freq = spin(5.0, 100.0, 1.0, 1, " Hz", float(config.h_freq))
+        form.addRow("Hop", self.hop)
+        form.addRow("Smoothing", self.smoothing)
+        form.addRow("Mains", notch_row)
+        form.addRow("High-pass", self.l_freq)
+        form.addRow("Low-pass", self.h_freq)
+        note = QtWidgets.QLabel("Applying restarts a running session.")
+        note.setStyleSheet("color:#8b949e")
+        form.addRow(note)
+        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Apply
+                                             | QtWidgets.QDialogButtonBox.Close)
+        buttons.button(QtWidgets.QDialogButtonBox.Apply).clicked.connect(self._apply)
+        buttons.rejected.connect(self.hide)
+        form.addRow(buttons)
+
+    def values(self) -> dict[str, Any]:
+        """The values in the dialog as ``EngineConfig`` fields."""
+        notch = (60.0 if self.notch.currentIndex() == 1 else 50.0) if self.notch_on.isChecked() \
+            else None
+        return {"hop": self.hop.value(), "smoothing": self.smoothing.value(), "notch": notch,
+                "l_freq": self.l_freq.value(), "h_freq": self.h_freq.value()}
+
+    def _apply(self) -> None:
+        values = self.values()
+        if values["l_freq"] >= values["h_freq"]:
+            self.h_freq.setStyleSheet("background:#5c1f1f")
+            return
+        self.h_freq.setStyleSheet("")
+        self.applied.emit(values)
+
+
+def _fmt(value: Any, spec: str, unit: str = "") -> str:
+    """Format a number, '–' for None or NaN."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    return f"{value:{spec}}{unit}"
+
+
+class StatusPanel(QtWidgets.QStatusBar):
+    """Stream, channels, state, latency, inference time, device, losses and messages."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizeGripEnabled(False)
+        self.state = QtWidgets.QLabel("idle")
+        self.state.setAlignment(QtCore.Qt.AlignCenter)
+        self.state.setMinimumWidth(110)
+        self.stream = QtWidgets.QLabel("no stream")
+        self.channels = QtWidgets.QLabel("channels –")
+        self.latency = QtWidgets.QLabel("latency –")
+        self.inference = QtWidgets.QLabel("inference –")
+        self.device = QtWidgets.QLabel("device –")
+        self.losses = QtWidgets.QLabel("lost 0 samples · skipped 0 windows")
+        self.message = QtWidgets.QLabel("")
+        self.message.setObjectName("statusMessage")
+        self.message.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        self.addWidget(self.state)
+        for label in (self.stream, self.channels, self.latency, self.inference, self.device,
+                      self.losses):
+            label.setFrameShape(QtWidgets.QFrame.NoFrame)
+            self.addWidget(label)
+            self.addWidget(_separator())
+        self.addWidget(self.message, 1)
+        self._last: tuple[Any, ...] = ()
+        self.set_state("idle")
+
+    def set_state(self, state: str, detail: str = "") -> None:
+        """Show the engine state in a coloured badge (detail goes to the tooltip)."""
+        color = STATE_COLORS.get(state, "#5a626d")
+        self.state.setText(state)
+        self.state.setToolTip(detail or state)
+        self.state.setStyleSheet(f"background:{color}; color:white; font-weight:600;"
+                                 " border-radius:3px; padding:2px 8px;")
+
+    def show_error(self, text: str) -> None:
+        """Persistent, non-modal error message (cleared by :meth:`clear_error`)."""
+        self.message.setText(f"⚠ {text}")
+        self.message.setToolTip(text)
+        self.message.setStyleSheet("color:#ff8a80; font-weight:600")
+
+    def show_info(self, text: str) -> None:
+        """Neutral message."""
+        self.message.setText(text)
+        self.message.setToolTip(text)
+        self.message.setStyleSheet("color:#c9d1d9")
+
+    def clear_error(self) -> None:
+        """Remove the message."""
+        self.message.setText("")
+        self.message.setToolTip("")
+
+    def update_status(self, s: Any) -> None:
+        """Show an ``EngineStatus`` snapshot (only relabels what changed)."""
+        key = tuple(getattr(s, f, None) for f in (
+            "state", "message", "stream_name", "host", "sfreq", "n_matched", "n_interpolated",
+            "latency_p50", "latency_p95", "inference_ms", "device", "samples_lost",
+            "windows_skipped", "nan_windows", "reconnects"))
+        if key == self._last:
+            return
+        self._last = key
+        self.set_state(s.state, getattr(s, "message", ""))
+        name = s.stream_name or "–"
+        self.stream.setText(f"{name} @ {s.host or '?'} · {_fmt(s.sfreq, 'g', ' Hz')}")
+        interp = list(getattr(s, "interpolated", []) or [])
+        self.channels.setText(f"{s.n_matched} matched · {s.n_interpolated} interpolated")
+        self.channels.setToolTip("interpolated: " + (", ".join(interp) or "none"))
+        self.latency.setText(f"latency p50 {_fmt(s.latency_p50, '.0f')} · "
+                             f"p95 {_fmt(s.latency_p95, '.0f', ' ms')}")
+        self.inference.setText(f"inference {_fmt(s.inference_ms, '.1f', ' ms')}")
+        self.device.setText(s.device or "device –")
+        extra = []
+        if getattr(s, "nan_windows", 0):
+            extra.append(f"{s.nan_windows} NaN")
+        if getattr(s, "reconnects", 0):
+            extra.append(f"{s.reconnects} reconnects")
+        self.losses.setText(" · ".join([f"lost {s.samples_lost} samples",
+                                        f"skipped {s.windows_skipped} windows", *extra]))
+        if s.state == "error":
+            self.show_error(s.message or "engine error")
+        elif s.state in ("lost", "reconnecting"):
+            self.show_error(f"{s.stream_name or 'stream'}: {s.message or s.state}")
+        elif s.state == "running" and self.message.text().startswith("⚠"):
+            self.clear_error()
+
+
+def _separator() -> QtWidgets.QFrame:
+    line = QtWidgets.QFrame()
+    line.setFrameShape(QtWidgets.QFrame.VLine)
+    line.setStyleSheet("color:#3a3f47")
+    return line

@@ -1,0 +1,239 @@
+"""GUI tests (pytest-qt, offscreen) with the synthetic FakeEngine standing in for the engine."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("pytestqt")
+
+from PySide6 import QtCore, QtGui
+
+from bci_app.gui.fake_engine import FakeEngine, default_config
+from bci_app.gui.main_window import MainWindow
+from bci_app.gui.plots import RingBuffer, peak_decimate
+
+pytestmark = pytest.mark.gui
+
+STREAMS = [
+    SimpleNamespace(name="amp-1", stype="EEG", n_channels=64, sfreq=500.0, host="lab-pc",
+                    source_id="amp-1-sn"),
+    SimpleNamespace(name="bci-replay", stype="EEG", n_channels=62, sfreq=200.0,
+                    host="localhost", source_id="replay"),
+]
+
+
+class Factory:
+    """Engine factory that remembers what it built (options go to every FakeEngine)."""
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+        self.engines: list[FakeEngine] = []
+
+    def __call__(self, config: Any) -> FakeEngine:
+        engine = FakeEngine(config, **self.options)
+        self.engines.append(engine)
+        return engine
+
+
+def make_window(qtbot: Any, factory: Any, autostart: bool = True, **config: Any) -> MainWindow:
+    """A shown MainWindow on the fake engine; stopped and joined at teardown."""
+    window = MainWindow(factory, default_config(**config), stream_lister=lambda: STREAMS,
+                        autostart=autostart)
+    qtbot.addWidget(window, before_close_func=lambda w: w.shutdown(3.0))
+    window.resize(1400, 900)
+    window.show()
+    return window
+
+
+def wait_state(qtbot: Any, window: MainWindow, state: str, timeout: int = 4000) -> None:
+    qtbot.waitUntil(lambda: window.state == state, timeout=timeout)
+
+
+def test_window_builds(qtbot: Any) -> None:
+    window = make_window(qtbot, Factory(), autostart=False)
+    assert window.windowTitle().startswith("SI-CLEER")
+    assert window.state == "idle"
+    assert window.top_bar.start_button.isEnabled()
+    assert window.timer.isActive()
+    qtbot.waitUntil(lambda: window.top_bar.stream_box.count() == 1 + len(STREAMS), timeout=3000)
+    assert "amp-1" in window.top_bar.stream_box.itemText(1)
+    assert "500 Hz" in window.top_bar.stream_box.itemText(1)
+    assert "lab-pc" in window.top_bar.stream_box.itemText(1)
+
+
+def test_plots_receive_data(qtbot: Any) -> None:
+    window = make_window(qtbot, Factory())
+    qtbot.waitUntil(lambda: window.results_received >= 3 and window.trace_updates >= 3,
+                    timeout=4000)
+    x, y = window.trajectory.curves[0].getData()
+    assert x is not None and x.size >= 3 and np.all((y >= 0) & (y <= 1))
+    bx, by = window.bands.curves["frontal"][2].getData()
+    assert bx.size >= 3 and np.isfinite(by).all()
+    assert window.bands.faa_curve.getData()[0].size >= 3
+    assert window.head_map.image.image is not None
+    assert np.isfinite(window.head_map.image.image).any()
+    tx, _ = window.traces.curves["frontal"].getData()
+    assert tx is not None and tx.size > 100
+    ribbon = window.trajectory._ribbon_curves[0]
+    assert sum(c.getData()[0].size for c in ribbon) > 0  # predicted-class ribbon drawn
+
+
+def test_status_bar_shows_latency_and_state(qtbot: Any) -> None:
+    window = make_window(qtbot, Factory(n_interpolated=2))
+    wait_state(qtbot, window, "running")
+    qtbot.waitUntil(lambda: "ms" in window.status_panel.latency.text(), timeout=3000)
+    panel = window.status_panel
+    assert "p50" in panel.latency.text() and "p95" in panel.latency.text()
+    assert "ms" in panel.inference.text()
+    assert "fake-eeg" in panel.stream.text() and "200 Hz" in panel.stream.text()
+    assert "60 matched" in panel.channels.text() and "2 interpolated" in panel.channels.text()
+    assert "CPU" in panel.device.text()
+    assert "skipped" in panel.losses.text()
+
+
+def test_stop_and_start(qtbot: Any) -> None:
+    factory = Factory(stop_delay=0.3)
+    window = make_window(qtbot, factory)
+    wait_state(qtbot, window, "running")
+    qtbot.mouseClick(window.top_bar.stop_button, QtCore.Qt.LeftButton)
+    assert window.state == "stopping"  # returned at once, the join runs in a worker
+    wait_state(qtbot, window, "stopped")
+    assert window.engine is None and window.top_bar.start_button.isEnabled()
+    qtbot.mouseClick(window.top_bar.start_button, QtCore.Qt.LeftButton)
+    wait_state(qtbot, window, "running")
+    assert len(factory.engines) == 2
+    assert window.engine is factory.engines[1]
+
+
+def test_lost_stream_then_recovery(qtbot: Any) -> None:
+    factory = Factory()
+    window = make_window(qtbot, factory, lost_after=0.3)
+    wait_state(qtbot, window, "running")
+    factory.engines[0].simulate_loss(1.0)
+    wait_state(qtbot, window, "lost", timeout=3000)
+    assert "lost" in window.status_panel.state.text()
+    assert "no samples" in window.status_panel.message.text()
+    wait_state(qtbot, window, "running", timeout=4000)
+    assert "1 reconnects" in window.status_panel.losses.text()
+    assert "lost 0 samples" not in window.status_panel.losses.text()
+
+
+def test_bad_model_is_reported_not_raised(qtbot: Any) -> None:
+    def broken(config: Any) -> FakeEngine:
+        raise ValueError(f"model file not found: {config.model}")
+
+    window = make_window(qtbot, broken, model=Path("/nonexistent/model.safetensors"))
+    wait_state(qtbot, window, "error")
+    assert "model file not found" in window.status_panel.message.text()
+    assert window.top_bar.start_button.isEnabled()
+    qtbot.waitUntil(lambda: window.top_bar.model_badge.text() == "unreadable", timeout=3000)
+
+
+def test_engine_error_state_is_shown(qtbot: Any) -> None:
+    window = make_window(qtbot, Factory(fail="stream 'amp-1' not found; streams: bci-replay"))
+    wait_state(qtbot, window, "error")
+    assert "amp-1" in window.status_panel.message.text()
+
+
+def test_gui_thread_keeps_ticking(qtbot: Any) -> None:
+    factory = Factory(start_delay=0.4, stop_delay=0.4)
+    window = make_window(qtbot, factory)
+    wait_state(qtbot, window, "running")
+    since = time.perf_counter()
+    qtbot.wait(800)
+    window.stop_engine()  # a slow stop must not block the GUI thread
+    wait_state(qtbot, window, "stopped")
+    window.start_engine()  # nor a slow start
+    wait_state(qtbot, window, "running")
+    qtbot.wait(600)
+    gap = window.max_tick_interval(since)
+    assert gap < 0.2, f"GUI thread stalled for {gap * 1000:.0f} ms"
+
+
+def test_settings_and_pickers_reconfigure(qtbot: Any) -> None:
+    factory = Factory()
+    window = make_window(qtbot, factory)
+    wait_state(qtbot, window, "running")
+    window._show_settings()
+    dialog = window._settings
+    assert dialog is not None and not dialog.isModal()
+    dialog.hop.setValue(0.5)
+    dialog.notch_on.setChecked(False)
+    dialog._apply()
+    assert window.config.hop == 0.5 and window.config.notch is None
+    wait_state(qtbot, window, "running")
+    qtbot.waitUntil(lambda: len(factory.engines) == 2, timeout=3000)
+    assert factory.engines[1].config.hop == 0.5
+    qtbot.waitUntil(lambda: window.top_bar.stream_box.count() == 3, timeout=3000)
+    window.top_bar._on_stream(2)
+    assert window.config.stream == "bci-replay" and window.config.source_id == "replay"
+    window.top_bar.record_button.setChecked(True)
+    assert window.config.log is not None and window.config.log.suffix == ".csv"
+
+
+def test_all_channels_toggle(qtbot: Any) -> None:
+    window = make_window(qtbot, Factory())
+    qtbot.waitUntil(lambda: window.trace_updates >= 1, timeout=4000)
+    assert len(window.traces.rows) == 20  # 14 frontal + 6 temporal
+    window.traces.all_box.setChecked(True)
+    assert len(window.traces.rows) == 62
+    n = window.trace_updates
+    qtbot.waitUntil(lambda: window.trace_updates > n + 1, timeout=2000)
+    x, _ = window.traces.curves["other"].getData()
+    assert x is not None and x.size > 0
+
+
+def test_screenshot_is_saved_and_not_blank(qtbot: Any, tmp_path: Path) -> None:
+    from bci_app.gui.app import run_gui
+
+    out = tmp_path / "shot" / "window.png"
+    rc = run_gui(default_config(), screenshot=out, duration=2.0, engine_factory=Factory(),
+                 stream_lister=lambda: STREAMS)
+    assert rc == 0 and out.is_file()
+    image = QtGui.QImage(str(out))
+    assert not image.isNull() and image.width() >= 1000 and image.height() >= 600
+    step = 7
+    colours = {image.pixel(x, y) for x in range(0, image.width(), step)
+               for y in range(0, image.height(), step)}
+    assert len(colours) > 50, f"only {len(colours)} distinct colours: blank screenshot?"
+
+
+def test_ring_buffer_and_decimation() -> None:
+    buf = RingBuffer(4, 2)
+    for i in range(11):
+        buf.append([i, -i])
+    assert len(buf) == 4
+    assert buf.view()[:, 0].tolist() == [7, 8, 9, 10]
+    data = np.random.default_rng(0).standard_normal((3, 2000))
+    data[1, 1234] = 50.0
+    dec, f = peak_decimate(data, 500)
+    assert f == 8 and dec.shape == (3, 500)
+    assert dec[1].max() == 50.0  # peaks survive decimation
+    same, f1 = peak_decimate(data, 5000)
+    assert f1 == 1 and same is data
+
+
+@pytest.mark.parametrize("synthetic", [True, False])
+def test_model_info_reads_only_the_header(tmp_path: Path, synthetic: bool) -> None:
+    from bci_app.gui.main_window import read_model_info
+    from models import SICLEER, ModelConfig, ModelMetadata, save_model
+
+    cfg = ModelConfig(n_channels=4, hidden_dims=8, output_dims=16)
+    meta = ModelMetadata(config=cfg, channel_names=["FP1", "FP2", "T7", "T8"], sfreq=200.0,
+                         window_samples=200, norm_mean=[0.0] * 4, norm_std=[1.0] * 4,
+                         synthetic=synthetic, protocol="subject-dependent")
+    path = save_model(tmp_path / "m.safetensors", SICLEER(cfg), meta)
+    info = read_model_info(path)
+    assert info.error == "" and info.synthetic is synthetic
+    assert "4 ch" in info.summary and "1 s windows" in info.summary
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a model")
+    assert read_model_info(bad).error and read_model_info(bad).synthetic is None
