@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export LSLAPICFG := $(CURDIR)/tests/lsl_api.cfg
 
-.PHONY: venv demo test test-all lint bench clean
+.PHONY: venv demo test test-all lint bench bench-live bench-gui demo-model clean
 
 venv: $(STAMP)
 
@@ -31,6 +31,16 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/train_throughput.py
+
+bench-live: $(STAMP)
+	$(BIN)/python benchmarks/live_latency.py
+
+bench-gui: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/gui_fps.py
+
+# Rebuild the shipped demo model from synthetic data (10-20 minutes on a 2-core CPU).
+demo-model: $(STAMP)
+	BIN=$(BIN) bash models/pretrained/make_demo_model.sh
 
 clean:
 	rm -rf $(VENV) .demo

@@ -21,6 +21,7 @@ from models import DEMO_MODEL_PATH
 DEMO_DIR = Path(".demo")
 DEMO_TRIAL_SECONDS = 20.0  # 15 trials x 20 s = 5 minutes, then it loops
 DEMO_SUBJECT = 1
+DEMO_SEED = 0  # the demo model was fitted to synthetic subject 1 of seed 0 (see make_demo_model.sh)
 
 
 def demo_recording(folder: Path = DEMO_DIR) -> Path:
@@ -34,7 +35,7 @@ def demo_recording(folder: Path = DEMO_DIR) -> Path:
     except Exception:  # not generated yet (or damaged): make it again
         print(f"generating the demo recording in {root} (once) ...", flush=True)
         generate_seed_folder(root, subjects=(DEMO_SUBJECT,), n_sessions=1,
-                             trial_seconds=DEMO_TRIAL_SECONDS, seed=7, overwrite=True)
+                             trial_seconds=DEMO_TRIAL_SECONDS, seed=DEMO_SEED, overwrite=True)
         return find_sessions(root)[0].path
 
 

@@ -72,7 +72,7 @@ _MAT_HEADER_BYTES = 116  # descriptive text at the start of a MATLAB v5 file
 
 # Strength of the model's parts (dimensionless unless stated); tuned so that a per-session
 # classifier on 1-s band-power windows lands around 70-95 % on trials 10-15.
-_EMOTION_GAIN = 1.2  # extra band power of the emotion component, relative to the background
+_EMOTION_GAIN = 1.7  # extra band power of the emotion component, relative to the background
 _TRIAL_JITTER = 0.25  # std of per-trial log band-power changes unrelated to emotion
 _ENVELOPE_STD = 0.35  # std of the log envelope of the emotion effect within a trial
 _GAIN_DRIFT = 0.08  # std of each channel's relative gain drift from trial 1 to trial 15

@@ -6,7 +6,7 @@ synthetic data, so the GUI tests, the GUI benchmark and the ``--demo-fake`` deve
 run anywhere. It has no Qt dependency.
 
 Timeline after :meth:`FakeEngine.start`: ``connecting`` for ``start_delay`` s, ``warming up``
-for ``warmup`` s, then ``running`` with one :class:`FakeWindowResult` every ``config.hop`` s.
+for ``warmup`` s, then ``running`` with one :class:`WindowResult` every ``config.hop`` s.
 :meth:`FakeEngine.simulate_loss` freezes the samples for a while (``lost`` then
 ``reconnecting``) before it returns to ``running``.
 """
@@ -16,86 +16,21 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
+from bci_app.config import EngineConfig
+from bci_app.engine import EngineStatus, WindowResult
 from offline_training.seed import CLASS_NAMES, FRONTAL, SEED_CHANNELS, TEMPORAL
 
-__all__ = ["FakeConfig", "FakeEngine", "FakeStatus", "FakeWindowResult", "default_config"]
+__all__ = ["FakeEngine", "default_config"]
 
 
-@dataclass
-class FakeConfig:
-    """The fields of ``bci_app.config.EngineConfig`` (used only while that module is absent)."""
-
-    model: Path = Path("models/pretrained/sicleer_demo.safetensors")
-    stream: str | None = None
-    stream_type: str | None = None
-    source_id: str | None = None
-    hop: float = 0.25
-    smoothing: float = 2.0
-    notch: float | None = 50.0
-    l_freq: float = 0.5
-    h_freq: float = 75.0
-    device: str = "auto"
-    log: Path | None = None
-    summary: Path | None = None
-    outlet_name: str | None = "SI-CLEER"
-    duration: float | None = None
-    lost_after: float = 1.0
-
-
-def default_config(**overrides: Any) -> Any:
-    """An ``EngineConfig`` (the real one when ``bci_app.config`` exists) or a FakeConfig."""
-    try:
-        from bci_app.config import EngineConfig
-    except ImportError:
-        return FakeConfig(**overrides)
+def default_config(**overrides: Any) -> EngineConfig:
+    """An :class:`EngineConfig` with ``overrides`` (the fake engine reads only a few fields)."""
     return EngineConfig(**overrides)
-
-
-@dataclass
-class FakeWindowResult:
-    """Same fields as ``bci_app.engine.WindowResult``."""
-
-    lsl_time: float
-    probs: np.ndarray
-    smoothed: np.ndarray
-    predicted: int
-    truth: int | None
-    latency_ms: float
-    inference_ms: float
-    band_power: dict[str, np.ndarray]
-    faa: float
-    topo: np.ndarray
-
-
-@dataclass
-class FakeStatus:
-    """Same fields as ``bci_app.engine.EngineStatus``."""
-
-    state: str = "idle"
-    message: str = ""
-    stream_name: str = ""
-    host: str = ""
-    sfreq: float = 0.0
-    n_matched: int = 0
-    n_interpolated: int = 0
-    interpolated: list[str] = field(default_factory=list)
-    latency_p50: float = float("nan")
-    latency_p95: float = float("nan")
-    inference_ms: float = float("nan")
-    device: str = ""
-    samples_lost: int = 0
-    windows_predicted: int = 0
-    windows_skipped: int = 0
-    nan_windows: int = 0
-    reconnects: int = 0
-    online_accuracy: float | None = None
 
 
 _TRIAL_S = 20.0  # synthetic trial length
@@ -136,7 +71,7 @@ class FakeEngine:
     """Synthetic engine with the public API of ``bci_app.engine.Engine``.
 
     Args:
-        config: an ``EngineConfig`` (or :class:`FakeConfig`); uses ``hop``, ``smoothing``,
+        config: an ``EngineConfig``; uses ``hop``, ``smoothing``,
             ``stream``, ``device`` and ``duration``.
         n_channels: model channels (the first ``n_channels`` SEED channels).
         sfreq: model rate, Hz.
@@ -164,8 +99,8 @@ class FakeEngine:
         self._eeg = _synthetic_eeg(n_channels, int(30 * sfreq), sfreq, self._rng,
                                    tuple(self.channel_names))
         self._lock = threading.Lock()
-        self._results: deque[FakeWindowResult] = deque(maxlen=10_000)
-        self._status = FakeStatus(
+        self._results: deque[WindowResult] = deque(maxlen=10_000)
+        self._status = EngineStatus(
             stream_name=config.stream or "fake-eeg", host="localhost", sfreq=sfreq,
             n_matched=n_channels - n_interpolated, n_interpolated=n_interpolated,
             interpolated=self.channel_names[-n_interpolated:] if n_interpolated else [],
@@ -202,14 +137,14 @@ class FakeEngine:
             if self._status.state != "error":
                 self._status.state, self._status.message = "stopped", ""
 
-    def status(self) -> FakeStatus:
+    def status(self) -> EngineStatus:
         """A snapshot of the engine status."""
         with self._lock:
-            snap = FakeStatus(**vars(self._status))
+            snap = EngineStatus(**vars(self._status))
             snap.interpolated = list(snap.interpolated)
             return snap
 
-    def drain_results(self) -> list[FakeWindowResult]:
+    def drain_results(self) -> list[WindowResult]:
         """Results produced since the last call (thread-safe)."""
         with self._lock:
             out = list(self._results)
@@ -303,7 +238,7 @@ class FakeEngine:
                 self._status.state, self._status.message = "running", ""
         return False
 
-    def _make_result(self, t: float, smoothed: np.ndarray, alpha: float) -> FakeWindowResult:
+    def _make_result(self, t: float, smoothed: np.ndarray, alpha: float) -> WindowResult:
         rng = self._rng
         truth = _truth_at(t)
         drift = np.array([np.sin(t / 7.0), np.cos(t / 11.0), np.sin(t / 5.0 + 1.0)])
@@ -325,13 +260,13 @@ class FakeEngine:
         latency = 25.0 + rng.gamma(2.0, 4.0)
         with self._lock:
             newest = self._t0 + self._frozen_total + t
-        return FakeWindowResult(
+        return WindowResult(
             lsl_time=newest, probs=probs, smoothed=smoothed, predicted=int(np.argmax(smoothed)),
             truth=truth, latency_ms=latency, inference_ms=3.0 + rng.gamma(2.0, 0.5),
             band_power=band_power, faa=float(0.3 * np.sin(t / 13.0) + rng.normal(0, 0.05)),
             topo=topo)
 
-    def _publish(self, r: FakeWindowResult) -> None:
+    def _publish(self, r: WindowResult) -> None:
         self._latencies.append(r.latency_ms)
         lat = np.asarray(self._latencies)
         if r.truth is not None:

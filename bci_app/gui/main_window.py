@@ -9,9 +9,7 @@ thread whose outcome comes back through a queued Qt signal, so the GUI thread ne
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
-import sys
 import threading
 import time
 import traceback
@@ -31,8 +29,6 @@ from .widgets import ModelInfo, SettingsDialog, StatusPanel, TopBar
 __all__ = [
     "EngineLike",
     "MainWindow",
-    "emit_leaks_bool_reference",
-    "guard_bool_refcount",
     "read_model_info",
 ]
 
@@ -78,49 +74,6 @@ def read_model_info(path: Path) -> ModelInfo:
         return ModelInfo(Path(path), bool(meta.get("synthetic", False)), summary)
     except Exception as exc:  # any unreadable file is reported, never raised
         return ModelInfo(Path(path), None, "", error=f"{type(exc).__name__}: {exc}")
-
-
-class _Probe(QtCore.QObject):
-    ping = QtCore.Signal(object)
-
-
-@functools.cache
-def emit_leaks_bool_reference() -> bool:
-    """True on PySide6 builds whose ``SignalInstance.emit`` drops a reference to ``True``.
-
-    PySide6 6.12.0 returns ``True`` from ``emit()`` without a new reference, so every emit
-    (pyqtgraph emits hundreds a second) lowers ``True``'s reference count until CPython aborts
-    with "bool_dealloc: deallocating True or False". 6.11.3 is fine.
-    """
-    probe = _Probe()
-    probe.ping.connect(lambda _: None)
-    before = sys.getrefcount(True)
-    for _ in range(16):
-        probe.ping.emit(None)
-    return sys.getrefcount(True) < before - 8
-
-
-_SINGLETON_FLOOR = 100_000
-
-
-def guard_bool_refcount() -> None:
-    """Work around :func:`emit_leaks_bool_reference` (PySide6 6.12.0 only).
-
-    That build drops references to ``True``, ``False`` and ``None`` (emit, and other paths),
-    so their counts fall until CPython aborts, at the latest at exit. The missing references
-    are given back with ``Py_IncRef`` whenever a count falls under a floor (the singletons are
-    never freed, so this leaks nothing). Does nothing on a correct PySide6.
-    """
-    if not emit_leaks_bool_reference():
-        return
-    import ctypes
-
-    for obj in (True, False, None):
-        deficit = _SINGLETON_FLOOR - sys.getrefcount(obj)
-        if deficit > 0:
-            ref = ctypes.py_object(obj)
-            for _ in range(deficit + _SINGLETON_FLOOR // 2):
-                ctypes.pythonapi.Py_IncRef(ref)
 
 
 class _Bridge(QtCore.QObject):
@@ -182,7 +135,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.results_received = 0
         self.trace_updates = 0
 
-        guard_bool_refcount()
         self._build_ui(config)
         self._allocate(_DEFAULT_CLASSES)
         self._settings: SettingsDialog | None = None
@@ -405,7 +357,6 @@ class MainWindow(QtWidgets.QMainWindow):
     def _tick(self) -> None:
         t0 = time.perf_counter()
         self.tick_times.append(t0)
-        guard_bool_refcount()
         engine = self._engine
         if engine is not None:
             try:
