@@ -457,6 +457,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self._reconfigure(model=Path(path))
 
     def _on_record(self, on: bool, path: Path) -> None:
+        if on:
+            try:  # the default is sessions/session-<time>.csv under the working directory
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                self.status_panel.show_error(f"cannot create the log folder: {exc}")
+                return
         self._reconfigure(log=Path(path) if on else None)
         self.status_panel.show_info(f"session log: {path}" if on else "session log off")
 
