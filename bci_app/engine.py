@@ -132,6 +132,10 @@ class Engine:
         self.config = config
         self.device = model.device if model is not None else resolve_device(config.device)
         self.model = model if model is not None else load_model(config.model, self.device)
+        if self.device.type == "cpu":
+            # one window at a time: a second intra-op thread only competes with the acquisition
+            # thread, the GUI and the amplifier's software for the other core
+            torch.set_num_threads(1)
         self.meta = self.model.meta
         self.channel_names: list[str] = list(self.meta.channel_names)
         self.class_names: list[str] = list(self.meta.class_names)
@@ -342,13 +346,14 @@ class Engine:
                 continue
             if state == "warming up":
                 self._set_state("running", "")
+            # windows keep to the hop schedule, but each ends on the newest sample: ending on
+            # the scheduled sample would add up to a chunk's worth of age to every window
             due = (total - next_end) // self.hop
-            end = next_end + due * self.hop
-            next_end = end + self.hop
+            next_end += (due + 1) * self.hop
             if due and not first:  # behind: jump to the newest window, count the rest
                 self.stats.add_skipped(due)
             first = False
-            self._predict(end, due)
+            self._predict(total, due)
 
     def _predict(self, end: int, skipped: int) -> None:
         with self._cond:

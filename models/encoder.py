@@ -27,7 +27,15 @@ def timestamp_mask(batch: int, time: int, p: float, device: torch.device | str =
 
 
 class SamePadConv(nn.Module):
-    """1-D dilated convolution whose output has the same length as its input."""
+    """1-D dilated convolution whose output has the same length as its input.
+
+    For inference on the CPU, PyTorch runs dilated convolutions through a slow generic path
+    (half the run time of a single window); there the same convolution is computed as one
+    matrix product over ``kernel_size`` shifted copies of the input, with the very same
+    weights (measured on one 62 x 200 window: 3.4 -> 1.6 ms). With gradients (training on
+    large batches) ``nn.Conv1d`` is as fast and keeps less for the backward pass, so it runs
+    as usual, as it does on GPUs and without dilation.
+    """
 
     def __init__(self, in_ch: int, out_ch: int, kernel_size: int, dilation: int) -> None:
         super().__init__()
@@ -37,8 +45,23 @@ class SamePadConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, in_ch, time) -> (batch, out_ch, time)."""
-        out = self.conv(x)
+        conv = self.conv
+        if conv.dilation[0] > 1 and x.device.type == "cpu" and not torch.is_grad_enabled():
+            out = self._shifted_matmul(x)
+        else:
+            out = conv(x)
         return out[:, :, : out.shape[-1] - self._trim] if self._trim else out
+
+    def _shifted_matmul(self, x: torch.Tensor) -> torch.Tensor:
+        """``conv(x)`` as ``W (out, in*k) @ [x shifted by 0, d, 2d, ...] (in*k, time)``."""
+        conv = self.conv
+        k, d, pad = conv.kernel_size[0], conv.dilation[0], conv.padding[0]
+        padded = F.pad(x, (pad, pad))
+        length = padded.shape[-1] - (k - 1) * d
+        cols = torch.stack([padded[:, :, i * d: i * d + length] for i in range(k)], dim=2)
+        weight = conv.weight.reshape(conv.out_channels, -1)  # (out, in*k), in-major
+        out = torch.matmul(weight, cols.reshape(x.shape[0], -1, length))
+        return out + conv.bias[:, None]
 
 
 class ResidualBlock(nn.Module):

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save as serialise
 
 from models._version import __version__
 from models.config import ModelConfig
@@ -150,13 +152,17 @@ def save_model(path: str | Path, net: SICLEER, meta: ModelMetadata) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     header = {"sicleer": meta.to_json(), "sicleer_sha256": _digest(tensors)}
     tmp = path.with_suffix(path.suffix + ".tmp")
-    save_file(tensors, str(tmp), metadata=header)
-    tmp.replace(path)
+    tmp.write_bytes(serialise(tensors, metadata=header))
+    tmp.replace(path)  # a reader never sees a half-written model file
     return path
 
 
 class LoadedModel:
     """A network ready for inference, with its metadata.
+
+    Inference runs a frozen TorchScript trace of the network: it executes without taking
+    Python's GIL operator by operator, so threads that poll LSL beside it do not stretch its
+    run time. The eager network is the fallback when tracing fails.
 
     Attributes:
         net: the SI-CLEER network in eval mode on ``device``.
@@ -170,6 +176,18 @@ class LoadedModel:
         self.device = device
         self._mean = np.asarray(meta.norm_mean, dtype=np.float32)[:, None]
         self._inv_std = (1.0 / np.asarray(meta.norm_std, dtype=np.float32))[:, None]
+        self._forward = self._trace()
+
+    def _trace(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """Frozen trace of ``net`` for (batch, T, C) inputs, or ``net`` itself."""
+        example = torch.zeros(1, self.meta.window_samples, self.meta.config.n_channels,
+                              device=self.device)
+        try:
+            with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # shape checks become constants: fine here
+                return torch.jit.freeze(torch.jit.trace(self.net, example))
+        except Exception:  # never block inference on an optimisation
+            return self.net
 
     def normalise(self, windows: np.ndarray) -> np.ndarray:
         """(batch, C, T) microvolts -> (batch, C, T) normalised float32."""
@@ -193,7 +211,7 @@ class LoadedModel:
             raise ValueError(f"model expects windows of shape (batch, {c}, {t}), "
                              f"got {windows.shape}")
         x = torch.from_numpy(self.normalise(windows)).to(self.device).transpose(1, 2)
-        logits = self.net(x)
+        logits = self._forward(x)
         return torch.softmax(logits.float(), dim=-1).cpu().numpy()
 
 

@@ -42,7 +42,8 @@ def occlusion_importance(net: SICLEER, windows: np.ndarray, y: np.ndarray, norm:
         y: (n,) true classes.
 
     Returns:
-        (n_channels,) accuracy drop in percentage points (positive: the channel helped).
+        (n_channels,) drop of accuracy as a fraction (0.05 = 5 percentage points; positive:
+        the channel helped), the unit of every accuracy in the report.
     """
     net.eval()
     x_all = torch.from_numpy(norm.apply(windows)).to(device).transpose(1, 2)  # (n, T, C)
@@ -56,7 +57,7 @@ def occlusion_importance(net: SICLEER, windows: np.ndarray, y: np.ndarray, norm:
                 x = x.clone()
                 x[:, :, occlude] = 0
             correct += int((net(x).argmax(1) == y_t[start: start + batch_size]).sum())
-        return 100.0 * correct / max(len(x_all), 1)
+        return correct / max(len(x_all), 1)
 
     base = acc(None)
     return np.array([base - acc(c) for c in range(x_all.shape[2])])

@@ -265,3 +265,18 @@ def test_plain_safetensors_without_metadata_refused(tmp_path) -> None:
     save_file({"w": torch.zeros(2)}, str(p))
     with pytest.raises(ModelFileError, match="no SI-CLEER metadata"):
         load_model(p)
+
+
+@pytest.mark.parametrize(("kernel", "dilation"), [(3, 2), (3, 16), (4, 3), (2, 5), (3, 1)])
+def test_cpu_dilated_conv_equals_conv1d(kernel: int, dilation: int) -> None:
+    from models.encoder import SamePadConv
+
+    torch.manual_seed(0)
+    layer = SamePadConv(8, 5, kernel, dilation)
+    x = torch.randn(3, 8, 37)
+    ref = layer.conv(x)[:, :, :37]  # nn.Conv1d's own path, trimmed to the input length
+    with torch.no_grad():  # inference: the shifted-matmul path on the CPU
+        got = layer(x)
+    assert got.shape == (3, 5, 37)
+    torch.testing.assert_close(got, ref, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(layer._shifted_matmul(x), layer.conv(x), atol=1e-5, rtol=1e-5)
