@@ -162,8 +162,10 @@ def main(argv: list[str] | None = None) -> int:
         print("bci-app: no display available; running headless (use --headless to silence "
               "this)", file=sys.stderr)
         headless = True
+    from bci_app.engine import use_one_inference_thread
     from models import ModelFileError
 
+    use_one_inference_thread()
     try:
         if headless:
             return run_headless(config)

@@ -114,6 +114,17 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def use_one_inference_thread() -> None:
+    """Give torch one intra-op thread for this process (the live app calls it at start).
+
+    The engine runs one window at a time: a second thread only competes with the acquisition
+    thread, the GUI and the amplifier's software for the other core (measured with
+    benchmarks/live_latency.py on 2 cores: inference p50 3.8 -> 2.9 ms). A process-wide
+    setting, so it is left to programs, never done on import or by the engine itself.
+    """
+    torch.set_num_threads(1)
+
+
 def device_name(device: torch.device) -> str:
     """'cpu' or the GPU's name."""
     return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
@@ -132,10 +143,6 @@ class Engine:
         self.config = config
         self.device = model.device if model is not None else resolve_device(config.device)
         self.model = model if model is not None else load_model(config.model, self.device)
-        if self.device.type == "cpu":
-            # one window at a time: a second intra-op thread only competes with the acquisition
-            # thread, the GUI and the amplifier's software for the other core
-            torch.set_num_threads(1)
         self.meta = self.model.meta
         self.channel_names: list[str] = list(self.meta.channel_names)
         self.class_names: list[str] = list(self.meta.class_names)
@@ -153,6 +160,7 @@ class Engine:
         self._stream: Any = None
         self._desc: StreamDescription | None = None
         self._streams_seen: list[StreamDescription] = []
+        self._generation = 0  # bumped whenever the engine's inlet is replaced
         self._markers: MarkerListener | None = None
         self._outlet: PredictionOutlet | None = None
         self._log: SessionLog | None = None
@@ -256,7 +264,8 @@ class Engine:
                     raise
         return None
 
-    def _connect(self, desc: StreamDescription) -> None:
+    def _open_stream(self, desc: StreamDescription) -> tuple[Any, LivePipeline]:
+        """Connect a StreamLSL to ``desc`` and build its signal path (nothing else changes)."""
         from mne_lsl.stream import StreamLSL
 
         stream = StreamLSL(bufsize=2.0, name=desc.name, stype=desc.stype,
@@ -266,32 +275,80 @@ class Engine:
                        timeout=self.config.resolve_timeout)
         sinfo = stream.sinfo
         labels = sinfo.get_channel_names() or list(stream.ch_names)
-        units = sinfo.get_channel_units()
         cfg = self.config
         try:
-            pipeline = LivePipeline(labels, units, desc.sfreq, self.channel_names, self.sfreq,
-                                    cfg.l_freq, cfg.h_freq, cfg.notch)
+            pipeline = LivePipeline(labels, sinfo.get_channel_units(), desc.sfreq,
+                                    self.channel_names, self.sfreq, cfg.l_freq, cfg.h_freq,
+                                    cfg.notch)
         except Exception:
             stream.disconnect()
             raise
+        return stream, pipeline
+
+    def _attach(self, desc: StreamDescription, stream: Any, pipeline: LivePipeline) -> None:
+        """Make ``stream`` the engine's source: status, warm-up, callback."""
         cmap = pipeline.channel_map
-        log.info("stream '%s' on %s: %d channels at %g Hz; %s", desc.name, desc.host,
-                 desc.n_channels, desc.sfreq, pipeline.unit_note)
-        log.info("%s", cmap.summary())
-        if cmap.interpolated:
-            log.warning("interpolating missing model channels: %s", ", ".join(cmap.interpolated))
         self._warm_samples = math.ceil(pipeline.warmup_seconds * self.sfreq) + self.window
         with self._cond:
+            self._generation += 1
+            generation = self._generation
             self._pipeline, self._stream, self._desc = pipeline, stream, desc
             self._last_arrival = local_clock()
+            self._last_ts = None
+            self._ring.clear()
             self._epoch_start = self._ring.total
             st = self._status
             st.stream_name, st.host, st.source_id = desc.name, desc.host, desc.source_id
             st.sfreq, st.n_stream_channels = desc.sfreq, desc.n_channels
             st.n_matched, st.n_interpolated = len(cmap.matched), len(cmap.interpolated)
             st.interpolated = list(cmap.interpolated)
-        stream.add_callback(self._on_chunk)
+        stream.add_callback(lambda data, ts, info: self._on_chunk(data, ts, generation))
+
+    def _connect(self, desc: StreamDescription) -> None:
+        stream, pipeline = self._open_stream(desc)
+        cmap = pipeline.channel_map
+        log.info("stream '%s' on %s: %d channels at %g Hz; %s", desc.name, desc.host,
+                 desc.n_channels, desc.sfreq, pipeline.unit_note)
+        log.info("%s", cmap.summary())
+        if cmap.interpolated:
+            log.warning("interpolating missing model channels: %s", ", ".join(cmap.interpolated))
+        self._attach(desc, stream, pipeline)
         self._set_state("warming up", cmap.summary())
+
+    def _try_reconnect(self) -> None:
+        """While lost: if a stream with the same source id (and name) is back, reconnect.
+
+        liblsl's inlets also recover by themselves; this covers the cases where they do not
+        (a new outlet process, a slow recovery), and a chunk that arrives on the old inlet
+        first simply ends the loss (see :meth:`_ingest`).
+        """
+        old = self._desc
+        streams = list_streams(timeout=1.0)
+        back = [s for s in streams if s.source_id == old.source_id and s.name == old.name
+                and s.is_regular and s.is_numeric]
+        if len(back) != 1:
+            return
+        with self._cond:
+            if self._status.state != "lost":
+                return  # the old inlet recovered meanwhile
+            self._generation += 1  # chunks of the old inlet are ignored from now on
+            self._status.state = "reconnecting"
+            self._status.message = f"'{old.name}' is back; reconnecting"
+            stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.disconnect()
+            except Exception as exc:
+                log.warning("closing the lost inlet: %s", exc)
+        try:
+            new_stream, pipeline = self._open_stream(back[0])
+        except Exception as exc:
+            log.warning("reconnecting to '%s' failed: %s", old.name, exc)
+            self._set_state("lost", f"'{old.name}' is back but reconnecting failed: {exc}")
+            return
+        self._attach(back[0], new_stream, pipeline)
+        self.stats.add_reconnect()
+        self._set_state("warming up", f"'{old.name}' is back; warming up")
 
     def _open_outputs(self) -> None:
         cfg = self.config
@@ -321,6 +378,7 @@ class Engine:
         t_run = local_clock()
         next_end = 0
         epoch, first = -1, True
+        retry_at = 0.0
         while not self._stop.is_set():
             with self._cond:
                 self._cond.wait(timeout=0.05)
@@ -336,6 +394,9 @@ class Engine:
                 self._set_state("lost", f"no samples from '{self._desc.name}' for "
                                         f"{now - arrival:.1f} s; waiting for it to return")
                 continue
+            if state == "lost" and now >= retry_at:
+                retry_at = now + 1.0
+                self._try_reconnect()
             if state in ("lost", "reconnecting"):
                 continue
             if epoch != epoch_start:  # (re)start after connect or a gap
@@ -390,8 +451,10 @@ class Engine:
 
     # ------------------------------------------------------------------ acquisition thread
     def _on_chunk(self, data: np.ndarray, timestamps: np.ndarray,
-                  info: Any) -> tuple[np.ndarray, np.ndarray]:
+                  generation: int) -> tuple[np.ndarray, np.ndarray]:
         """mne-lsl callback: run the signal path on a chunk (must not raise)."""
+        if generation != self._generation:
+            return data, timestamps  # a late chunk of an inlet that was replaced
         try:
             self._ingest(data, timestamps)
         except Exception as exc:  # reported through the engine thread
@@ -419,10 +482,10 @@ class Engine:
         samples, times, bad = pipeline.process(data, timestamps)
         with self._cond:
             was = self._status.state
-            if resumed or was == "lost":
+            if resumed or was in ("lost", "reconnecting"):
                 self._ring.clear()
                 self._epoch_start = self._ring.total
-                if was in ("lost", "reconnecting"):
+                if was == "lost":  # the old inlet recovered by itself
                     self.stats.add_reconnect()
                 self._status.state = "warming up"
                 self._status.message = f"'{self._desc.name}' is back; warming up"

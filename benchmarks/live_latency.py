@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("LSLAPICFG", str(REPO / "tests" / "lsl_api.cfg"))
 
 from bci_app.config import EngineConfig  # noqa: E402
-from bci_app.engine import Engine  # noqa: E402
+from bci_app.engine import Engine, use_one_inference_thread  # noqa: E402
 from models import DEMO_MODEL_PATH  # noqa: E402
 from offline_training.seed import find_sessions  # noqa: E402
 from offline_training.synth import generate_seed_folder  # noqa: E402
@@ -39,6 +39,7 @@ def main() -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--hop", type=float, default=0.25)
     args = p.parse_args()
+    use_one_inference_thread()  # as bci-app does
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "SEED"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,6 +22,26 @@ from bci_app.gui.main_window import MainWindow
 from bci_app.gui.plots import RingBuffer, peak_decimate
 
 pytestmark = pytest.mark.gui
+
+
+_OPEN_WINDOWS: list[MainWindow] = []
+
+
+@pytest.fixture(autouse=True)
+def no_engine_thread_left_behind() -> Any:
+    """Shut every window down after its test; then no fake engine thread may be left."""
+    yield
+    while _OPEN_WINDOWS:
+        window = _OPEN_WINDOWS.pop()
+        window.shutdown(3.0)
+        window.close()
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        alive = [t for t in threading.enumerate() if t.name == "fake-engine" and t.is_alive()]
+        if not alive:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"{len(alive)} fake engine thread(s) still running after the test")
 
 STREAMS = [
     SimpleNamespace(name="amp-1", stype="EEG", n_channels=64, sfreq=500.0, host="lab-pc",
@@ -47,7 +68,8 @@ def make_window(qtbot: Any, factory: Any, autostart: bool = True, **config: Any)
     """A shown MainWindow on the fake engine; stopped and joined at teardown."""
     window = MainWindow(factory, default_config(**config), stream_lister=lambda: STREAMS,
                         autostart=autostart)
-    qtbot.addWidget(window, before_close_func=lambda w: w.shutdown(3.0))
+    qtbot.addWidget(window)
+    _OPEN_WINDOWS.append(window)  # a strong reference: qtbot keeps only a weak one
     window.resize(1400, 900)
     window.show()
     return window

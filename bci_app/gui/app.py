@@ -67,12 +67,17 @@ def run_gui(config: Any, screenshot: Path | None = None, duration: float | None 
     Returns:
         Exit code: 0, or 1 when the screenshot could not be written.
     """
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    existing = QtWidgets.QApplication.instance()
+    app = existing or QtWidgets.QApplication(sys.argv[:1])
+    # inside a running Qt program (tests) a local event loop leaves the application's own
+    # state alone; a standalone run uses the application's loop
+    loop = QtCore.QEventLoop() if existing is not None else app
     apply_theme(app)
     window = MainWindow(engine_factory or real_engine_factory, config,
                         stream_lister=stream_lister, autostart=True)
     window.resize(*WINDOW_SIZE)
     window.show()
+    window.closed.connect(loop.quit)
     outcome = {"rc": 0}
     if screenshot is not None:
         seconds = 10.0 if duration is None else duration
@@ -84,12 +89,11 @@ def run_gui(config: Any, screenshot: Path | None = None, duration: float | None 
                 print(f"bci-app: could not write screenshot {path}", file=sys.stderr)
                 outcome["rc"] = 1
             window.close()
-            app.quit()
 
         QtCore.QTimer.singleShot(int(seconds * 1000), grab)
     elif duration is not None:
-        QtCore.QTimer.singleShot(int(duration * 1000), lambda: (window.close(), app.quit()))
-    app.exec()
+        QtCore.QTimer.singleShot(int(duration * 1000), window.close)
+    loop.exec()
     window.shutdown(timeout=5.0)
     return outcome["rc"]
 

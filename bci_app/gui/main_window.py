@@ -87,7 +87,7 @@ class _Bridge(QtCore.QObject):
 
 
 class MainWindow(QtWidgets.QMainWindow):
-    """Main window of ``bci-app``.
+    """Main window of ``bci-app``. Emits ``closed`` once the window has been closed.
 
     Args:
         engine_factory: builds an engine from an ``EngineConfig`` (``bci_app.engine.Engine`` or
@@ -100,6 +100,8 @@ class MainWindow(QtWidgets.QMainWindow):
         trajectory_seconds: time span of the trajectory and band-power plots.
         trace_seconds: time span of the EEG traces.
     """
+
+    closed = QtCore.Signal()
 
     def __init__(self, engine_factory: EngineFactory, config: Any, *,
                  stream_lister: StreamLister | None = None, autostart: bool = False,
@@ -352,6 +354,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self._settings is not None:
             self._settings.close()
         super().closeEvent(event)
+        self.closed.emit()
 
     # -- periodic update ----------------------------------------------------------------------
     def _tick(self) -> None:
