@@ -135,6 +135,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tick_times: deque[float] = deque(maxlen=4096)  # perf_counter at each tick
         self.update_seconds: deque[float] = deque(maxlen=4096)  # time spent in each tick
         self.results_received = 0
+        self._stale_panels: list[str] = []  # per-window panels still to redraw
+        self._last_topo: np.ndarray | None = None
         self.trace_updates = 0
 
         self._build_ui(config)
@@ -379,7 +381,11 @@ class MainWindow(QtWidgets.QMainWindow):
         if self._busy is None:
             self.top_bar.set_running(status.state not in ("stopped", "error"))
         if self._drain(engine):
-            self._redraw_windows(status)
+            # one panel per tick: redrawing (and so repainting) all three in the same frame
+            # held the GUI thread for up to ~100 ms
+            self._stale_panels = ["trajectory", "bands", "head_map"]
+        if self._stale_panels:
+            self._redraw_panel(self._stale_panels.pop(0), status)
         if status.state in ("running", "warming up", "lost", "reconnecting"):
             data, times = engine.recent_samples(self._trace_s)
             if len(times) > 1:
@@ -406,15 +412,19 @@ class MainWindow(QtWidgets.QMainWindow):
             self._last_topo = np.asarray(results[-1].topo)
         return len(results)
 
-    def _redraw_windows(self, status: Any) -> None:
+    def _redraw_panel(self, panel: str, status: Any) -> None:
+        """Redraw one of the per-window panels from the buffers."""
         t = self._t_buf.view()[:, 0]
-        self.trajectory.update_data(t, self._smooth_buf.view(), self._pred_buf.view()[:, 0],
-                                    self._truth_buf.view()[:, 0])
-        self.trajectory.set_accuracy(getattr(status, "online_accuracy", None),
-                                     int(getattr(status, "windows_predicted", len(t))))
-        self.bands.update_data(t, {r: b.view() for r, b in self._band_buf.items()},
-                               self._faa_buf.view()[:, 0])
-        self.head_map.update_topo(self._last_topo)
+        if panel == "trajectory":
+            self.trajectory.update_data(t, self._smooth_buf.view(), self._pred_buf.view()[:, 0],
+                                        self._truth_buf.view()[:, 0])
+            self.trajectory.set_accuracy(getattr(status, "online_accuracy", None),
+                                         int(getattr(status, "windows_predicted", len(t))))
+        elif panel == "bands":
+            self.bands.update_data(t, {r: b.view() for r, b in self._band_buf.items()},
+                                   self._faa_buf.view()[:, 0])
+        elif self._last_topo is not None:
+            self.head_map.update_topo(self._last_topo)
 
     # -- top-bar actions ----------------------------------------------------------------------
     def refresh_streams(self) -> None:
