@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.list_streams:
         from bci_app.streams import format_streams, list_streams
 
-        streams = list_streams(timeout=args.resolve_timeout, with_channels=False)
+        streams = list_streams(timeout=min(args.resolve_timeout, 2.0))
         print(format_streams(streams) if streams else "no LSL stream found")
         return 0
     try:

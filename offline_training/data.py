@@ -65,6 +65,7 @@ class WindowStore:
         """Windows of one session (a memory map when a cache folder is set)."""
         if self._last is not None and self._last[0] == sf.path:
             return self._last[1]
+        self._last = None  # never two sessions in memory at once
         sw = self._cached(sf) if self.cache_dir is not None else session_windows(
             sf, self.labels, self.window, self.stride)
         self._last = (sf.path, sw)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import json
 import logging
 import resource
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -43,6 +47,19 @@ def select_sessions(cfg: TrainConfig) -> list[SessionFile]:
         raise ValueError(f"no session matches subjects={cfg.subjects} sessions={cfg.sessions}; "
                          f"available (subject, session): {have}")
     return chosen
+
+
+def release_memory() -> None:
+    """Collect garbage and hand freed heap pages back to the system (glibc), between folds.
+
+    Without it, the resident size crept up by about 0.5 GB from one fold to the next
+    (measured on full-length sessions), which the 3 GB budget of the subject-dependent
+    protocol on the whole of SEED cannot afford over 45 folds.
+    """
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def peak_rss_mb() -> float:
@@ -162,6 +179,7 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
         entry = _load_finished(cfg, fold)
         if entry is None:
             entry = run_fold(fold, store, cfg, device, cfg.seed + k)
+            release_memory()
             tmp = _fold_path(cfg, fold).with_suffix(".tmp")
             tmp.write_text(json.dumps(entry))
             tmp.replace(_fold_path(cfg, fold))
