@@ -93,8 +93,16 @@ def test_window_builds(qtbot: Any) -> None:
 
 def test_plots_receive_data(qtbot: Any) -> None:
     window = make_window(qtbot, Factory())
-    qtbot.waitUntil(lambda: window.results_received >= 3 and window.trace_updates >= 3,
-                    timeout=4000)
+    def drawn(curve: Any) -> int:
+        x, _ = curve.getData()
+        return 0 if x is None else x.size
+
+    # panels are redrawn one per tick, so wait for the curves, not just for the results
+    qtbot.waitUntil(lambda: window.trace_updates >= 3
+                    and drawn(window.trajectory.curves[0]) >= 3
+                    and drawn(window.bands.curves["frontal"][2]) >= 3
+                    and drawn(window.bands.faa_curve) >= 3
+                    and window.head_map.image.image is not None, timeout=4000)
     x, y = window.trajectory.curves[0].getData()
     assert x is not None and x.size >= 3 and np.all((y >= 0) & (y <= 1))
     bx, by = window.bands.curves["frontal"][2].getData()

@@ -40,8 +40,14 @@ def test_window_on_a_replay_stream(qtbot: Any, seed_session_file: Path, tiny_mod
         qtbot.waitUntil(lambda: any(unique_name in box.itemText(i) for i in range(box.count())),
                         timeout=10_000)
         # every plot receives data within seconds; the status bar shows latency
-        qtbot.waitUntil(lambda: window.state == "running" and window.results_received >= 4,
-                        timeout=20_000)
+        def drawn(curve: Any) -> int:
+            x, _ = curve.getData()
+            return 0 if x is None else x.size
+
+        qtbot.waitUntil(lambda: window.state == "running"
+                        and drawn(window.trajectory.curves[0]) >= 4
+                        and drawn(window.bands.curves["temporal"][4]) >= 4
+                        and window.head_map.image.image is not None, timeout=20_000)
         qtbot.waitUntil(lambda: "ms" in window.status_panel.latency.text(), timeout=5000)
         x, y = window.trajectory.curves[0].getData()
         assert x.size >= 4 and np.all((y >= 0) & (y <= 1))
