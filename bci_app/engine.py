@@ -38,6 +38,7 @@ from bci_app.streams import (
     select_stream,
 )
 from models import LoadedModel, load_model
+from models.device import device_name, resolve_device
 from offline_training.seed import FRONTAL, TEMPORAL
 
 log = logging.getLogger("bci_app.engine")
@@ -105,15 +106,6 @@ class EngineStatus:
     markers: bool = False
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' was asked for but torch sees no CUDA device")
-    return torch.device(name)
-
-
 def use_one_inference_thread() -> None:
     """Give torch one intra-op thread for this process (the live app calls it at start).
 
@@ -123,11 +115,6 @@ def use_one_inference_thread() -> None:
     setting, so it is left to programs, never done on import or by the engine itself.
     """
     torch.set_num_threads(1)
-
-
-def device_name(device: torch.device) -> str:
-    """'cpu' or the GPU's name."""
-    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
 
 
 class Engine:

@@ -15,6 +15,7 @@ import torch
 from tqdm.auto import tqdm
 
 from models import ModelMetadata, save_model
+from models.device import device_name, resolve_device
 from offline_training.config import TrainConfig
 from offline_training.data import WindowStore, is_synthetic
 from offline_training.evaluate import accuracy, confusion, macro_f1, occlusion_importance
@@ -27,7 +28,7 @@ from offline_training.seed import (
     find_sessions,
     read_labels,
 )
-from offline_training.train import device_label, fit, predict, resolve_device
+from offline_training.train import fit, predict
 from offline_training.windows import Normaliser
 
 log = logging.getLogger("sicleer.train")
@@ -200,7 +201,7 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     cfg.out.mkdir(parents=True, exist_ok=True)
     (cfg.out / "folds").mkdir(exist_ok=True)
     log.info("%d session(s), %d fold(s), protocol %s, device %s", len(sessions), len(folds),
-             cfg.protocol, device_label(device))
+             cfg.protocol, device_name(device))
 
     results = []
     bar = tqdm(folds, desc="folds", unit="fold", dynamic_ncols=True)
@@ -237,7 +238,7 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     report["runtime"] = {
         "seconds": time.perf_counter() - t_start,
         "windows_per_second": trained / train_s if train_s else None,
-        "device": device_label(device),
+        "device": device_name(device),
         "peak_rss_mb": peak_rss_mb(),
         "peak_cuda_mb": (torch.cuda.max_memory_allocated() / 2**20
                          if device.type == "cuda" else None),

@@ -24,22 +24,6 @@ from offline_training.config import TrainConfig
 from offline_training.windows import Normaliser, WindowPool
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda was asked for but torch sees no CUDA device")
-    return torch.device(name)
-
-
-def device_label(device: torch.device) -> str:
-    """Human-readable device name (the GPU's name on CUDA)."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return "cpu"
-
-
 @dataclass
 class History:
     """Per-epoch means of the loss parts and the training accuracy."""
