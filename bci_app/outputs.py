@@ -24,6 +24,8 @@ from typing import Any, TextIO
 import numpy as np
 from mne_lsl.lsl import StreamInfo, StreamOutlet
 
+from offline_training.jsonable import jsonable
+
 __all__ = [
     "BAND_NAMES",
     "OUTLET_TYPE",
@@ -506,23 +508,6 @@ class SummaryStats:
         return out
 
 
-def _json_ready(value: Any) -> Any:
-    """NaN/inf -> None, numpy scalars/arrays and tuples/Paths -> plain JSON types."""
-    if isinstance(value, Mapping):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _json_ready(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
 def write_summary(path: str | Path, data: Mapping[str, Any], overwrite: bool = False) -> Path:
     """Write ``data`` as indented JSON (NaN/inf become null).
 
@@ -539,7 +524,7 @@ def write_summary(path: str | Path, data: Mapping[str, Any], overwrite: bool = F
         OutputError: missing folder or failed write.
     """
     path = Path(path)
-    text = json.dumps(_json_ready(data), indent=2, allow_nan=False) + "\n"
+    text = json.dumps(jsonable(data), indent=2, allow_nan=False) + "\n"
     if overwrite:
         if not path.parent.is_dir():
             raise OutputError(

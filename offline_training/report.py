@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from offline_training.figures import FIGURE_FILES, figures_with_data
+from offline_training.jsonable import jsonable
 
 __all__ = ["PUBLISHED", "canonical_protocol", "summarise_folds", "write_report"]
 
@@ -126,28 +127,9 @@ def summarise_folds(folds: list[dict[str, Any]]) -> dict[str, Any]:
 # --------------------------------------------------------------------- JSON
 
 
-def _jsonable(obj: Any) -> Any:
-    """``obj`` with numpy scalars/arrays and paths converted; NaN and inf become None."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, bool | np.bool_):
-        return bool(obj)
-    if isinstance(obj, int | np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        return float(obj) if math.isfinite(obj) else None
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    return obj
-
-
 def _write_json(report: dict[str, Any], path: Path) -> None:
     """Pretty JSON (indent 2, keys sorted, strict: no NaN) with a trailing newline."""
-    text = json.dumps(_jsonable(report), indent=2, sort_keys=True, allow_nan=False,
+    text = json.dumps(jsonable(report), indent=2, sort_keys=True, allow_nan=False,
                       ensure_ascii=False)
     path.write_text(text + "\n", encoding="utf-8")
 
@@ -165,7 +147,7 @@ def _pct(fraction: Any, digits: int = 2) -> str:
 def _cell(value: Any) -> str:
     """A Markdown table cell: scalars as text, containers as JSON, pipes escaped."""
     if isinstance(value, dict | list | tuple):
-        value = json.dumps(_jsonable(value))
+        value = json.dumps(jsonable(value))
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 

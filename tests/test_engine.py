@@ -231,6 +231,17 @@ def test_stream_lost_and_back(seed_session_file: Path, tiny_model: Path, tmp_pat
         replay.stop()
 
 
+def _error_message(config: EngineConfig) -> str:
+    """Run an engine that must end in the error state; returns its message."""
+    engine = Engine(config)
+    engine.start()
+    try:
+        assert wait_for(lambda: engine.status().state == "error", 15)
+    finally:
+        engine.stop()
+    return engine.status().message
+
+
 @pytest.mark.parametrize("kind", ["irregular", "string"])
 def test_non_eeg_streams_are_refused(kind: str, tiny_model: Path, tmp_path: Path,
                                      unique_name: str) -> None:
@@ -239,14 +250,8 @@ def test_non_eeg_streams_are_refused(kind: str, tiny_model: Path, tmp_path: Path
     fmt = pylsl.cf_string if kind == "string" else pylsl.cf_float32
     rate = 0.0 if kind == "irregular" else 200.0
     outlet = pylsl.StreamOutlet(pylsl.StreamInfo(unique_name, "EEG", 62, rate, fmt, unique_name))
-    engine = Engine(_config(tiny_model, unique_name, tmp_path, resolve_timeout=2.0))
-    engine.start()
-    try:
-        assert wait_for(lambda: engine.status().state == "error", 15)
-    finally:
-        engine.stop()
-        del outlet
-    message = engine.status().message
+    message = _error_message(_config(tiny_model, unique_name, tmp_path, resolve_timeout=2.0))
+    del outlet
     assert unique_name in message
     assert ("irregular" in message) if kind == "irregular" else ("string" in message)
 
@@ -255,14 +260,8 @@ def test_model_that_does_not_fit_the_stream(tmp_path: Path, unique_name: str) ->
     model = make_model_file(tmp_path / "odd.safetensors",
                             channels=[f"X{i}" for i in range(8)] + ["CZ"])
     outlet = _pylsl_outlet(unique_name, ["CZ", "PZ", "OZ"], 200.0)
-    engine = Engine(_config(model, unique_name, tmp_path))
-    engine.start()
-    try:
-        assert wait_for(lambda: engine.status().state == "error", 15)
-    finally:
-        engine.stop()
-        del outlet
-    message = engine.status().message
+    message = _error_message(_config(model, unique_name, tmp_path))
+    del outlet
     assert "X0" in message and "missing" in message.lower()
 
 
