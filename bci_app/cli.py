@@ -111,9 +111,11 @@ def _status_line(engine: Engine, last: WindowResult | None) -> str:
 def run_headless(config: EngineConfig) -> int:
     """Run the engine without a window, printing a line per second; returns the exit code."""
     from bci_app.engine import Engine
+    from bci_app.heap import freeze_heap
 
     engine = Engine(config)
     engine.start()
+    freeze_heap()  # no 100-ms garbage-collector pauses in the engine's threads
     last = None
     try:
         next_print = time.monotonic() + 1.0

@@ -1,9 +1,10 @@
 """The live engine: LSL in, causal DSP, sliding-window SI-CLEER inference, outputs.
 
 Threads:
-- mne-lsl's acquisition thread calls :meth:`Engine._on_chunk` with every chunk: it runs the
-  signal path (units, channel map, resampling, filters; ~0.2 ms a chunk) and appends to a
-  ring buffer, then wakes the engine thread.
+- the stream's reader thread (:class:`bci_app.acquisition.InletReader`, blocking LSL pulls)
+  calls :meth:`Engine._on_chunk` with every chunk: it runs the signal path (units, channel
+  map, resampling, filters; ~0.2 ms a chunk) and appends to a ring buffer, then wakes the
+  engine thread.
 - the engine thread (:meth:`Engine.run`) cuts windows every hop, runs the model, smooths,
   computes band power and writes the outputs. When it falls behind it jumps to the newest
   window and counts what it skipped, so lag never builds up.
@@ -25,6 +26,7 @@ import numpy as np
 import torch
 from mne_lsl.lsl import local_clock
 
+from bci_app.acquisition import InletReader
 from bci_app.config import EngineConfig
 from bci_app.dsp import band_log_power
 from bci_app.markers import MarkerListener, MarkerTracker, find_marker_stream
@@ -144,7 +146,7 @@ class Engine:
         self._status = EngineStatus(device=device_name(self.device))
         self._ring = SampleRing(int(RING_SECONDS * self.sfreq), len(self.channel_names))
         self._pipeline: LivePipeline | None = None
-        self._stream: Any = None
+        self._stream: InletReader | None = None
         self._desc: StreamDescription | None = None
         self._streams_seen: list[StreamDescription] = []
         self._generation = 0  # bumped whenever the engine's inlet is replaced
@@ -251,29 +253,22 @@ class Engine:
                     raise
         return None
 
-    def _open_stream(self, desc: StreamDescription) -> tuple[Any, LivePipeline]:
-        """Connect a StreamLSL to ``desc`` and build its signal path (nothing else changes)."""
-        from mne_lsl.stream import StreamLSL
-
-        stream = StreamLSL(bufsize=2.0, name=desc.name, stype=desc.stype,
-                           source_id=desc.source_id)
-        # clocksync: timestamps on this machine's LSL clock, whichever host sends them
-        stream.connect(acquisition_delay=0.001, processing_flags=("clocksync",),
-                       timeout=self.config.resolve_timeout)
-        sinfo = stream.sinfo
-        labels = sinfo.get_channel_names() or list(stream.ch_names)
+    def _open_stream(self, desc: StreamDescription) -> tuple[InletReader, LivePipeline]:
+        """Open an inlet on ``desc`` and build its signal path (nothing else changes)."""
+        reader = InletReader(desc, timeout=self.config.resolve_timeout)
         cfg = self.config
         try:
-            pipeline = LivePipeline(labels, sinfo.get_channel_units(), desc.sfreq,
+            pipeline = LivePipeline(reader.channel_names(), reader.channel_units(), desc.sfreq,
                                     self.channel_names, self.sfreq, cfg.l_freq, cfg.h_freq,
                                     cfg.notch)
         except Exception:
-            stream.disconnect()
+            reader.close()
             raise
-        return stream, pipeline
+        return reader, pipeline
 
-    def _attach(self, desc: StreamDescription, stream: Any, pipeline: LivePipeline) -> None:
-        """Make ``stream`` the engine's source: status, warm-up, callback."""
+    def _attach(self, desc: StreamDescription, stream: InletReader,
+                pipeline: LivePipeline) -> None:
+        """Make ``stream`` the engine's source: status, warm-up, then start its reader."""
         cmap = pipeline.channel_map
         self._warm_samples = math.ceil(pipeline.warmup_seconds * self.sfreq) + self.window
         with self._cond:
@@ -289,7 +284,7 @@ class Engine:
             st.sfreq, st.n_stream_channels = desc.sfreq, desc.n_channels
             st.n_matched, st.n_interpolated = len(cmap.matched), len(cmap.interpolated)
             st.interpolated = list(cmap.interpolated)
-        stream.add_callback(lambda data, ts, info: self._on_chunk(data, ts, generation))
+        stream.start(lambda data, ts: self._on_chunk(data, ts, generation))
 
     def _connect(self, desc: StreamDescription) -> None:
         stream, pipeline = self._open_stream(desc)
@@ -324,7 +319,7 @@ class Engine:
             stream, self._stream = self._stream, None
         if stream is not None:
             try:
-                stream.disconnect()
+                stream.close()
             except Exception as exc:
                 log.warning("closing the lost inlet: %s", exc)
         try:
@@ -437,11 +432,10 @@ class Engine:
             self._results.append(result)
 
     # ------------------------------------------------------------------ acquisition thread
-    def _on_chunk(self, data: np.ndarray, timestamps: np.ndarray,
-                  generation: int) -> tuple[np.ndarray, np.ndarray]:
-        """mne-lsl callback: run the signal path on a chunk (must not raise)."""
+    def _on_chunk(self, data: np.ndarray, timestamps: np.ndarray, generation: int) -> None:
+        """Reader callback: run the signal path on a chunk (must not raise)."""
         if generation != self._generation:
-            return data, timestamps  # a late chunk of an inlet that was replaced
+            return  # a late chunk of an inlet that was replaced
         try:
             self._ingest(data, timestamps)
         except Exception as exc:  # reported through the engine thread
@@ -449,7 +443,6 @@ class Engine:
             with self._cond:
                 self._chunk_error = f"processing a chunk of '{self._desc.name}' failed: {exc}"
                 self._cond.notify_all()
-        return data, timestamps
 
     def _ingest(self, data: np.ndarray, timestamps: np.ndarray) -> None:
         pipeline = self._pipeline
@@ -508,9 +501,9 @@ class Engine:
         stream, self._stream = self._stream, None
         if stream is not None:
             try:
-                stream.disconnect()
+                stream.close()
             except Exception as exc:
-                log.warning("disconnecting the stream: %s", exc)
+                log.warning("closing the stream: %s", exc)
         if self._markers is not None:
             self._markers.stop()
         if self._outlet is not None:

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from bci_app.heap import freeze_heap
 from offline_training.seed import SEED_CHANNELS
 
 from .plots import BandPowerPanel, HeadMapPanel, RingBuffer, TracesPanel, TrajectoryPanel
@@ -303,6 +304,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.stop_engine()
             return
         self._engine = engine
+        freeze_heap()  # a full garbage collection of the loaded libraries froze the GUI 178 ms
         self._allocate(list(getattr(engine, "class_names", _DEFAULT_CLASSES)))
         names = list(getattr(engine, "channel_names", []))
         self.head_map.set_channels(names)

@@ -25,11 +25,13 @@ __all__ = [
     "BandPowerPanel",
     "HeadMapPanel",
     "RingBuffer",
+    "StickyRange",
     "TracesPanel",
     "TrajectoryPanel",
     "head_layout",
     "peak_decimate",
     "set_curve",
+    "visible_range",
 ]
 
 CLASS_COLORS: tuple[str, ...] = ("#e8575a", "#8fa7c4", "#4fbf6a")
@@ -104,11 +106,58 @@ def set_curve(curve: pg.PlotDataItem | pg.PlotCurveItem, x: np.ndarray, y: np.nd
     curve.setData(x, y, skipFiniteCheck=finite, **kwargs)
 
 
-def visible_range(t: np.ndarray, span: float, first: float = 60.0) -> tuple[float, float]:
-    """x range of a scrolling time plot: grows from ``first`` s up to ``span`` s, then scrolls."""
-    right = float(t[-1])
+def visible_range(t: np.ndarray, span: float, first: float = 60.0,
+                  step: float = 10.0) -> tuple[float, float]:
+    """x range of a scrolling time plot: grows from ``first`` s up to ``span`` s, then scrolls.
+
+    The right edge advances in whole ``step`` s (the newest data sit up to ``step`` s left of
+    it), so the time axis is re-laid out once per step rather than on every update; each
+    re-layout of pyqtgraph's axes costs milliseconds of GUI-thread time.
+    """
+    newest = float(t[-1])
+    right = step * np.floor(newest / step + 1.0) if step > 0 else newest
     left = max(float(t[0]), right - span)
     return left, max(right, left + min(first, span))
+
+
+class StickyRange:
+    """A y range (or colour scale) that changes only when the data leave it or shrink a lot.
+
+    Autoranging on every update re-lays out the axis each time (milliseconds of GUI thread
+    per axis); with hysteresis it happens only when the data really move.
+
+    Args:
+        margin: padding added on each side when the range is reset, as a fraction of the
+            data's extent.
+        shrink: the range is reset when the data span less than this fraction of it.
+        symmetric: keep the range centred on 0 (for signed values such as FAA).
+        min_extent: the smallest range width (data units).
+    """
+
+    def __init__(self, margin: float = 0.15, shrink: float = 0.4, symmetric: bool = False,
+                 min_extent: float = 1e-3) -> None:
+        self.margin, self.shrink, self.symmetric = margin, shrink, symmetric
+        self.min_extent = min_extent
+        self.range: tuple[float, float] | None = None
+
+    def update(self, values: np.ndarray) -> tuple[float, float] | None:
+        """Fold in the visible values (any shape, NaN ignored); returns the new range when it
+        changed, else None."""
+        finite = values[np.isfinite(values)]
+        if finite.size == 0:
+            return None
+        lo, hi = float(finite.min()), float(finite.max())
+        if self.symmetric:
+            hi = max(abs(lo), abs(hi))
+            lo = -hi
+        if self.range is not None:
+            cur_lo, cur_hi = self.range
+            inside = cur_lo <= lo and hi <= cur_hi
+            if inside and (hi - lo) >= self.shrink * (cur_hi - cur_lo):
+                return None
+        pad = max(self.margin * (hi - lo), self.min_extent / 2)
+        self.range = (lo - pad, hi + pad)
+        return self.range
 
 
 def _title(text: str) -> str:
@@ -136,6 +185,8 @@ def _style_plot(plot: pg.PlotItem, left: str | None = None, bottom: str | None =
     plot.hideButtons()
     plot.setMouseEnabled(x=False, y=False)
     plot.setClipToView(True)
+    for name in ("left", "bottom"):
+        plot.getAxis(name).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
     if left:
         plot.setLabel("left", left)
     if bottom:
@@ -248,7 +299,7 @@ class BandPowerPanel(pg.GraphicsLayoutWidget):
             p.getAxis("bottom").setStyle(showValues=False)
             self.plots[region] = p
             self.curves[region] = [
-                p.plot(pen=pg.mkPen(BAND_COLORS[b], width=1.8), name=name,
+                p.plot(pen=pg.mkPen(BAND_COLORS[b], width=1), name=name,
                        skipFiniteCheck=True)
                 for b, name in enumerate(BAND_NAMES)
             ]
@@ -256,14 +307,18 @@ class BandPowerPanel(pg.GraphicsLayoutWidget):
         _style_plot(self.faa_plot, left="FAA<br>ln F4 − ln F3", bottom="session time (s)")
         self.faa_plot.getAxis("left").enableAutoSIPrefix(False)
         self.faa_plot.addItem(pg.InfiniteLine(0, angle=0, pen=pg.mkPen("#5a626d")))
-        self.faa_curve = self.faa_plot.plot(pen=pg.mkPen("#e6e6e6", width=1.8),
-                                            fillLevel=0, brush=(230, 230, 230, 40),
+        self.faa_curve = self.faa_plot.plot(pen=pg.mkPen("#e6e6e6", width=1),
                                             skipFiniteCheck=True)
         self.plots["temporal"].setXLink(self.plots["frontal"])
         self.faa_plot.setXLink(self.plots["frontal"])
+        self._y_ranges = {region: StickyRange() for region in self.REGIONS}
+        self._faa_range = StickyRange(symmetric=True, min_extent=0.2)
+        for p in (*self.plots.values(), self.faa_plot):
+            p.disableAutoRange(axis="y")
         left_w = 62
         for p in (*self.plots.values(), self.faa_plot):
             p.getAxis("left").setWidth(left_w)
+            p.showGrid(x=False, y=True, alpha=0.15)
 
     def update_data(self, t: np.ndarray, power: dict[str, np.ndarray], faa: np.ndarray) -> None:
         """Redraw from session times (n,), region -> (n, 5) log power and FAA (n,)."""
@@ -273,8 +328,18 @@ class BandPowerPanel(pg.GraphicsLayoutWidget):
             for b, c in enumerate(curves):
                 set_curve(c, t, values[:, b], connect=connect)
         set_curve(self.faa_curve, t, faa, connect=connect)
-        if t.size:
-            self.plots["frontal"].setXRange(*visible_range(t, self.span), padding=0)
+        if not t.size:
+            return
+        left, right = visible_range(t, self.span)
+        self.plots["frontal"].setXRange(left, right, padding=0)
+        shown = t >= left
+        for region, plot in self.plots.items():
+            new = self._y_ranges[region].update(power[region][shown])
+            if new is not None:
+                plot.setYRange(*new, padding=0)
+        new = self._faa_range.update(faa[shown])
+        if new is not None:
+            self.faa_plot.setYRange(*new, padding=0)
 
 
 def _sphere_fit(p: np.ndarray) -> tuple[np.ndarray, float]:
@@ -364,11 +429,11 @@ class HeadMapPanel(QtWidgets.QWidget):
                                         label="log10 µV²", colorMapMenu=False)
         self.colorbar.setImageItem(self.image)
         self.view.addItem(self.colorbar, row=0, col=1)
-        self._levels: tuple[float, float] | None = None
+        self._levels = StickyRange(margin=0.1, shrink=0.5, min_extent=1e-6)
         self._draw_head()
         self.set_channels(channel_names)
         self.box.setRange(xRange=(-1.4, 1.4), yRange=(-1.2, 1.3), padding=0)
-        self.band_box.currentIndexChanged.connect(self._redraw)
+        self.band_box.currentIndexChanged.connect(self._on_band)
         self._topo: np.ndarray | None = None
 
     @property
@@ -437,6 +502,10 @@ class HeadMapPanel(QtWidgets.QWidget):
             self.box.addItem(item)
         self._channel_items = items
 
+    def _on_band(self) -> None:
+        self._levels.range = None  # another band has another power range
+        self._redraw()
+
     def update_topo(self, topo: np.ndarray) -> None:
         """Show one window's band power: topo (n_channels, n_bands) log10 uV^2."""
         self._topo = np.asarray(topo, dtype=float)
@@ -452,20 +521,16 @@ class HeadMapPanel(QtWidgets.QWidget):
         values = np.where(finite, values, np.nanmean(values[finite]))
         img = self._weights @ values
         img[self._outside] = np.nan
-        lo, hi = np.percentile(values, [5, 95])
-        if hi - lo < 1e-6:
-            hi = lo + 1e-6
-        if self._levels is None:
-            self._levels = (lo, hi)
-        else:  # smooth the colour scale so the map does not flicker
-            a = 0.2
-            self._levels = ((1 - a) * self._levels[0] + a * lo, (1 - a) * self._levels[1] + a * hi)
+        # a colour scale with hysteresis: steady colours, and the colour bar's axis is laid
+        # out again only when the values leave the scale
+        new = self._levels.update(np.percentile(values, [5, 95]))
         first = self.image.image is None
         self.image.setImage(img.reshape(self.GRID, self.GRID), autoLevels=False)
         if first:  # the rectangle needs the image size
             e = self.EXTENT
             self.image.setRect(QtCore.QRectF(-e, -e, 2 * e, 2 * e))
-        self.colorbar.setLevels(self._levels)
+        if new is not None:
+            self.colorbar.setLevels(new)
 
 
 class TracesPanel(QtWidgets.QWidget):

@@ -1,0 +1,28 @@
+"""Keep Python's cyclic garbage collector from pausing the live app.
+
+A full (generation 2) collection walks every tracked object in the process. Once torch, MNE,
+mne-lsl, Qt and pyqtgraph are loaded that is millions of objects, and on a 2-core machine one
+such collection held the GIL for 178 ms (measured with ``benchmarks/gui_fps.py``): the GUI
+thread froze and the engine's inference waited. ``gc.freeze()`` moves the objects alive now
+(modules, the model, the window) into a permanent generation that collections skip, so later
+full collections scan only what the session itself allocated since.
+"""
+
+from __future__ import annotations
+
+import gc
+
+__all__ = ["freeze_heap"]
+
+
+def freeze_heap() -> int:
+    """Exempt every object alive now from future collections; returns how many are frozen.
+
+    Call it once the long-lived objects exist (after the engine has started). Objects that
+    become garbage later are still freed by reference counting; only reference cycles among
+    frozen objects stay allocated, which is the price of the shorter pauses. Calling it again
+    (after a restart) freezes the new engine's objects too.
+    """
+    gc.collect(1)  # cheap: drop young garbage instead of freezing it
+    gc.freeze()
+    return gc.get_freeze_count()
