@@ -172,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         if headless:
             return run_headless(config)
         from bci_app.gui.app import run_gui
+        from models.io import warm_up_tracing
 
+        warm_up_tracing()  # before the window exists: TorchScript's set-up would freeze it
         return run_gui(config, screenshot=args.screenshot, duration=args.duration)
     except (ModelFileError, RuntimeError, ValueError) as exc:
         print(f"bci-app: error: {exc}", file=sys.stderr)

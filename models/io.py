@@ -182,12 +182,7 @@ class LoadedModel:
         """Frozen trace of ``net`` for (batch, T, C) inputs, or ``net`` itself."""
         example = torch.zeros(1, self.meta.window_samples, self.meta.config.n_channels,
                               device=self.device)
-        try:
-            with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # shape checks become constants: fine here
-                return torch.jit.freeze(torch.jit.trace(self.net, example))
-        except Exception:  # never block inference on an optimisation
-            return self.net
+        return _frozen_trace(self.net, example)
 
     def normalise(self, windows: np.ndarray) -> np.ndarray:
         """(batch, C, T) microvolts -> (batch, C, T) normalised float32."""
@@ -213,6 +208,29 @@ class LoadedModel:
         x = torch.from_numpy(self.normalise(windows)).to(self.device).transpose(1, 2)
         logits = self._forward(x)
         return torch.softmax(logits.float(), dim=-1).cpu().numpy()
+
+
+def _frozen_trace(net: torch.nn.Module,
+                  example: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Frozen TorchScript trace of ``net`` on ``example``, or ``net`` when tracing fails."""
+    try:
+        with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # shape checks become constants: fine here
+            return torch.jit.freeze(torch.jit.trace(net, example))
+    except Exception:  # never block inference on an optimisation
+        return net
+
+
+def warm_up_tracing() -> None:
+    """Trace a tiny network once, so TorchScript's one-time set-up happens now.
+
+    The first trace in a process imports and initialises TorchScript's machinery: about a
+    second, during which the GIL was held for up to 130 ms at a stretch (later loads: 23 ms).
+    A GUI calls this before its window appears, so the first engine start, which loads the
+    model in a worker thread, does not freeze the window.
+    """
+    net = SICLEER(ModelConfig(n_channels=2, hidden_dims=4, output_dims=8)).eval()
+    _frozen_trace(net, torch.zeros(1, 64, 2))
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:

@@ -247,6 +247,9 @@ def test_ring_buffer_and_decimation() -> None:
     dec, f = peak_decimate(data, 500)
     assert f == 8 and dec.shape == (3, 500)
     assert dec[1].max() == 50.0  # peaks survive decimation
+    blocks = data[:, 2000 - 250 * 8:].reshape(3, 250, 8)  # reference: min, max per block
+    assert np.array_equal(dec[:, 0::2], blocks.min(axis=2))
+    assert np.array_equal(dec[:, 1::2], blocks.max(axis=2))
     same, f1 = peak_decimate(data, 5000)
     assert f1 == 1 and same is data
 

@@ -149,6 +149,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.timer.setInterval(max(1, round(1000 / refresh_hz)))
         self.timer.timeout.connect(self._tick)
         self.timer.start()
+        # per-window panels are redrawn half a period after a tick, so their repaint and the
+        # traces' repaint fall in different event-loop passes and input is served between
+        self._panel_timer = QtCore.QTimer(self)
+        self._panel_timer.setSingleShot(True)
+        self._panel_timer.setTimerType(QtCore.Qt.PreciseTimer)
+        self._panel_timer.setInterval(max(1, round(500 / refresh_hz)))
+        self._panel_timer.timeout.connect(self._panel_tick)
 
         self.refresh_streams()
         self._read_model_info(Path(config.model))
@@ -335,6 +342,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop the timer and the engine; wait for worker threads (use after the event loop)."""
         self.timer.stop()
+        self._panel_timer.stop()
         engine, self._engine = self._engine, None
         if engine is not None:
             self._stop_in_thread(engine, -1)
@@ -352,6 +360,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         """Stop the engine without blocking the GUI thread."""
         self.timer.stop()
+        self._panel_timer.stop()
         engine, self._engine = self._engine, None
         if engine is not None:
             self._stop_in_thread(engine, -1)
@@ -369,11 +378,7 @@ class MainWindow(QtWidgets.QMainWindow):
             try:
                 self._update_from(engine)
             except Exception as exc:  # an engine or plotting bug must not kill the GUI
-                if t0 - self._tick_error_shown > 2.0:
-                    self._tick_error_shown = t0
-                    traceback.print_exc()
-                    self.status_panel.show_error(f"display update failed: "
-                                                 f"{type(exc).__name__}: {exc}")
+                self._display_error(exc)
         self.update_seconds.append(time.perf_counter() - t0)
 
     def _update_from(self, engine: EngineLike) -> None:
@@ -382,17 +387,33 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_panel.update_status(status)
         if self._busy is None:
             self.top_bar.set_running(status.state not in ("stopped", "error"))
-        if self._drain(engine):
-            # one panel per tick: redrawing (and so repainting) all three in the same frame
-            # held the GUI thread for up to ~100 ms
-            self._stale_panels = ["trajectory", "bands", "head_map"]
-        if self._stale_panels:
-            self._redraw_panel(self._stale_panels.pop(0), status)
+        self._drain(engine)
         if status.state in ("running", "warming up", "lost", "reconnecting"):
             data, times = engine.recent_samples(self._trace_s)
             if len(times) > 1:
                 self.traces.update_data(np.asarray(data), np.asarray(times))
                 self.trace_updates += 1
+
+    def _panel_tick(self) -> None:
+        """Redraw the next stale per-window panel (trajectory, band power, head map)."""
+        if not self._stale_panels:
+            return
+        t0 = time.perf_counter()
+        try:
+            self._redraw_panel(self._stale_panels.pop(0), self._last_status)
+        except Exception as exc:  # a plotting bug must not kill the GUI
+            self._display_error(exc)
+        if self._stale_panels:
+            self._panel_timer.start()
+        self.update_seconds.append(time.perf_counter() - t0)
+
+    def _display_error(self, exc: Exception) -> None:
+        """Report a failed display update (at most every 2 s: it may repeat on every tick)."""
+        now = time.perf_counter()
+        if now - self._tick_error_shown > 2.0:
+            self._tick_error_shown = now
+            traceback.print_exc()
+            self.status_panel.show_error(f"display update failed: {type(exc).__name__}: {exc}")
 
     def _drain(self, engine: EngineLike) -> int:
         """Append new results to the buffers; returns how many arrived."""
@@ -412,6 +433,11 @@ class MainWindow(QtWidgets.QMainWindow):
         if results:
             self.results_received += len(results)
             self._last_topo = np.asarray(results[-1].topo)
+            # one panel per timer shot: redrawing (and so repainting) all three at once held
+            # the GUI thread for up to ~100 ms
+            self._stale_panels = ["trajectory", "bands", "head_map"]
+            if not self._panel_timer.isActive():
+                self._panel_timer.start()
         return len(results)
 
     def _redraw_panel(self, panel: str, status: Any) -> None:

@@ -1,9 +1,9 @@
 """pyqtgraph panels of the live window: trajectory, band power, head map, EEG traces.
 
 Every panel keeps its data in preallocated numpy buffers and redraws with ``setData(...,
-skipFiniteCheck=True)``; none of them calls the engine. Times on the trajectory and band-power
-axes are session seconds (LSL time minus the first result's LSL time); the traces axis is
-seconds before the newest sample.
+skipFiniteCheck=True)``; none of them calls the engine. Every time axis is fixed and reads
+seconds before the newest data (0 = now): the data scroll under it, so the axes are never laid
+out again (a scrolling axis cost 15-50 ms of GUI thread per re-layout).
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ __all__ = [
     "head_layout",
     "peak_decimate",
     "set_curve",
-    "visible_range",
 ]
 
 CLASS_COLORS: tuple[str, ...] = ("#e8575a", "#8fa7c4", "#4fbf6a")
@@ -94,8 +93,11 @@ def peak_decimate(data: np.ndarray, target: int) -> tuple[np.ndarray, int]:
     m = n // f
     blocks = data[:, n - m * f :].reshape(data.shape[0], m, f)
     out = np.empty((data.shape[0], m, 2), dtype=data.dtype)
-    out[:, :, 0] = blocks.min(axis=2)
-    out[:, :, 1] = blocks.max(axis=2)
+    lo, hi = out[:, :, 0], out[:, :, 1]
+    lo[...] = hi[...] = blocks[:, :, 0]
+    for k in range(1, f):  # f element-wise passes: ~18x faster than min(axis=2) for small f
+        np.minimum(lo, blocks[:, :, k], out=lo)
+        np.maximum(hi, blocks[:, :, k], out=hi)
     return out.reshape(data.shape[0], 2 * m), f
 
 
@@ -104,20 +106,6 @@ def set_curve(curve: pg.PlotDataItem | pg.PlotCurveItem, x: np.ndarray, y: np.nd
     """``setData`` that skips pyqtgraph's finite check when the data are finite anyway."""
     finite = bool(np.isfinite(y).all() and np.isfinite(x).all())
     curve.setData(x, y, skipFiniteCheck=finite, **kwargs)
-
-
-def visible_range(t: np.ndarray, span: float, first: float = 60.0,
-                  step: float = 10.0) -> tuple[float, float]:
-    """x range of a scrolling time plot: grows from ``first`` s up to ``span`` s, then scrolls.
-
-    The right edge advances in whole ``step`` s (the newest data sit up to ``step`` s left of
-    it), so the time axis is re-laid out once per step rather than on every update; each
-    re-layout of pyqtgraph's axes costs milliseconds of GUI-thread time.
-    """
-    newest = float(t[-1])
-    right = step * np.floor(newest / step + 1.0) if step > 0 else newest
-    left = max(float(t[0]), right - span)
-    return left, max(right, left + min(first, span))
 
 
 class StickyRange:
@@ -218,9 +206,10 @@ class TrajectoryPanel(pg.GraphicsLayoutWidget):
         self.plot.addItem(pg.InfiniteLine(1 / 3, angle=0,
                                           pen=pg.mkPen("#5a626d", style=QtCore.Qt.DashLine)))
         self.ribbons = self.addPlot(row=2, col=0)
-        _style_plot(self.ribbons, bottom="session time (s)")
+        _style_plot(self.ribbons, bottom="time before now (s)")
         self.ribbons.showGrid(x=True, y=False, alpha=0.15)
         self.ribbons.setXLink(self.plot)
+        self.plot.setXRange(-span, 0, padding=0.01)
         self.ribbons.setYRange(-0.6, 1.6, padding=0)
         self.ribbons.getAxis("left").setTicks([[(1, "predicted"), (0, "true")]])
         for p in (self.plot, self.ribbons):
@@ -241,7 +230,7 @@ class TrajectoryPanel(pg.GraphicsLayoutWidget):
                 curves.append(c)
             self._ribbon_curves.append(curves)
         self._no_truth = pg.TextItem("no marker stream", color="#7d8590", anchor=(0, 0.5))
-        self._no_truth.setPos(0, 0)
+        self._no_truth.setPos(-0.99 * span, 0)
         self.ribbons.addItem(self._no_truth)
 
     def set_accuracy(self, accuracy: float | None, n_predicted: int) -> None:
@@ -253,7 +242,7 @@ class TrajectoryPanel(pg.GraphicsLayoutWidget):
 
     def update_data(self, t: np.ndarray, smoothed: np.ndarray, predicted: np.ndarray,
                     truth: np.ndarray) -> None:
-        """Redraw from session times (n,), smoothed probabilities (n, K), predicted (n,) and
+        """Redraw from result times (n,) s, smoothed probabilities (n, K), predicted (n,) and
         true class (n,) with -1 where unknown."""
         if t.size == 0:
             for c in self.curves:
@@ -263,6 +252,7 @@ class TrajectoryPanel(pg.GraphicsLayoutWidget):
                     c.setData([], [])
             return
         connect = gap_connect(t)
+        t = t - t[-1]  # seconds before the newest window
         for k, c in enumerate(self.curves):
             set_curve(c, t, smoothed[:, k], connect=connect)
         hop = float(np.median(np.diff(t[-50:]))) if t.size > 1 else 0.25
@@ -276,9 +266,6 @@ class TrajectoryPanel(pg.GraphicsLayoutWidget):
                 x = np.column_stack((t[sel], t_next[sel])).ravel()
                 c.setData(x, np.zeros_like(x), skipFiniteCheck=True)
         self._no_truth.setVisible(not np.any(truth >= 0))
-        left, right = visible_range(t, self.span)
-        self.plot.setXRange(left, right, padding=0)
-        self._no_truth.setPos(left + 0.01 * (right - left), 0)
 
 
 class BandPowerPanel(pg.GraphicsLayoutWidget):
@@ -304,13 +291,14 @@ class BandPowerPanel(pg.GraphicsLayoutWidget):
                 for b, name in enumerate(BAND_NAMES)
             ]
         self.faa_plot = self.addPlot(row=3, col=0)
-        _style_plot(self.faa_plot, left="FAA<br>ln F4 − ln F3", bottom="session time (s)")
+        _style_plot(self.faa_plot, left="FAA<br>ln F4 − ln F3", bottom="time before now (s)")
         self.faa_plot.getAxis("left").enableAutoSIPrefix(False)
         self.faa_plot.addItem(pg.InfiniteLine(0, angle=0, pen=pg.mkPen("#5a626d")))
         self.faa_curve = self.faa_plot.plot(pen=pg.mkPen("#e6e6e6", width=1),
                                             skipFiniteCheck=True)
         self.plots["temporal"].setXLink(self.plots["frontal"])
         self.faa_plot.setXLink(self.plots["frontal"])
+        self.plots["frontal"].setXRange(-span, 0, padding=0.01)
         self._y_ranges = {region: StickyRange() for region in self.REGIONS}
         self._faa_range = StickyRange(symmetric=True, min_extent=0.2)
         for p in (*self.plots.values(), self.faa_plot):
@@ -321,18 +309,17 @@ class BandPowerPanel(pg.GraphicsLayoutWidget):
             p.showGrid(x=False, y=True, alpha=0.15)
 
     def update_data(self, t: np.ndarray, power: dict[str, np.ndarray], faa: np.ndarray) -> None:
-        """Redraw from session times (n,), region -> (n, 5) log power and FAA (n,)."""
+        """Redraw from result times (n,) s, region -> (n, 5) log power and FAA (n,)."""
+        if not t.size:
+            return
         connect = gap_connect(t)
+        t = t - t[-1]  # seconds before the newest window
         for region, curves in self.curves.items():
             values = power[region]
             for b, c in enumerate(curves):
                 set_curve(c, t, values[:, b], connect=connect)
         set_curve(self.faa_curve, t, faa, connect=connect)
-        if not t.size:
-            return
-        left, right = visible_range(t, self.span)
-        self.plots["frontal"].setXRange(left, right, padding=0)
-        shown = t >= left
+        shown = t >= -self.span
         for region, plot in self.plots.items():
             new = self._y_ranges[region].update(power[region][shown])
             if new is not None:
@@ -452,8 +439,15 @@ class HeadMapPanel(QtWidgets.QWidget):
             self.box.addItem(pg.PlotCurveItem(x, ear * 0.8, pen=pen))
 
     def set_channels(self, names: Sequence[str]) -> None:
-        """Lay out the channels (model order) and precompute the interpolation weights."""
-        self.names = [str(n).upper() for n in names]
+        """Lay out the channels (model order) and precompute the interpolation weights.
+
+        Tens of milliseconds for 62 channels, so nothing is redone when the channels are the
+        ones already shown (an engine restart with the same model).
+        """
+        wanted = [str(n).upper() for n in names]
+        if wanted == getattr(self, "names", None):
+            return
+        self.names = wanted
         xy = head_layout(self.names)
         self._valid = np.isfinite(xy).all(axis=1)
         self.xy = xy
@@ -577,7 +571,10 @@ class TracesPanel(QtWidgets.QWidget):
 
     def set_channels(self, names: Sequence[str]) -> None:
         """Channel names of the engine's data rows (model order)."""
-        self.names = [str(n).upper() for n in names]
+        wanted = [str(n).upper() for n in names]
+        if wanted == getattr(self, "names", None):
+            return
+        self.names = wanted
         self._group = np.array(["frontal" if n in FRONTAL else "temporal" if n in TEMPORAL
                                 else "other" for n in self.names])
         self._select()

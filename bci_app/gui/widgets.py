@@ -300,7 +300,7 @@ class StatusPanel(QtWidgets.QStatusBar):
         self.setSizeGripEnabled(False)
         self.state = QtWidgets.QLabel("idle")
         self.state.setAlignment(QtCore.Qt.AlignCenter)
-        self.state.setMinimumWidth(110)
+        self.state.setFixedWidth(118)  # "reconnecting" fits; the layout never moves
         self.stream = QtWidgets.QLabel("no stream")
         self.channels = QtWidgets.QLabel("channels –")
         self.latency = QtWidgets.QLabel("latency –")
@@ -310,6 +310,10 @@ class StatusPanel(QtWidgets.QStatusBar):
         self.message = QtWidgets.QLabel("")
         self.message.setObjectName("statusMessage")
         self.message.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        # a long message must not widen the window: that resizes (and repaints) every plot,
+        # 100-200 ms of GUI thread; it is cut at the window's edge, the tooltip has it all
+        self.message.setSizePolicy(QtWidgets.QSizePolicy.Ignored,
+                                   QtWidgets.QSizePolicy.Preferred)
         self.addWidget(self.state)
         for label in (self.stream, self.channels, self.latency, self.inference, self.device,
                       self.losses):
@@ -330,13 +334,13 @@ class StatusPanel(QtWidgets.QStatusBar):
 
     def show_error(self, text: str) -> None:
         """Persistent, non-modal error message (cleared by :meth:`clear_error`)."""
-        self.message.setText(f"⚠ {text}")
+        self.message.setText(f"⚠ {_one_line(text)}")
         self.message.setToolTip(text)
         self.message.setStyleSheet("color:#ff8a80; font-weight:600")
 
     def show_info(self, text: str) -> None:
         """Neutral message."""
-        self.message.setText(text)
+        self.message.setText(_one_line(text))
         self.message.setToolTip(text)
         self.message.setStyleSheet("color:#c9d1d9")
 
@@ -377,6 +381,11 @@ class StatusPanel(QtWidgets.QStatusBar):
             self.show_error(f"{s.stream_name or 'stream'}: {s.message or s.state}")
         elif s.state == "running" and self.message.text().startswith("⚠"):
             self.clear_error()
+
+
+def _one_line(text: str) -> str:
+    """A message on one line (a taller status bar would shrink, and repaint, every plot)."""
+    return " · ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
 def _separator() -> QtWidgets.QFrame:
