@@ -125,6 +125,7 @@ class ReplayProcess:
         self.name = name
         self.recording = demo_recording()
         self.proc: subprocess.Popen[bytes] | None = None
+        self._dead: list[subprocess.Popen[bytes]] = []
 
     def start(self) -> None:
         """Start streaming."""
@@ -134,11 +135,17 @@ class ReplayProcess:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def kill(self) -> None:
-        """Stop streaming at once (as a crashed amplifier would)."""
+        """Stop streaming at once (as a crashed amplifier would); reaped by :meth:`reap`."""
         if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(5)
+            self.proc.kill()  # no wait here: it would block the GUI thread being measured
+            self._dead.append(self.proc)
             self.proc = None
+
+    def reap(self) -> None:
+        """Stop streaming and wait for every process started."""
+        self.kill()
+        for proc in self._dead:
+            proc.wait(5)
 
 
 def transitions(window: MainWindow, probe: StallProbe, replay: ReplayProcess,
@@ -224,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         window.close()
         window.shutdown()
         if replay is not None:
-            replay.kill()
+            replay.reap()
 
     print(f"GUI benchmark: engine={args.engine}, 62 model channels, timer {args.hz:g} Hz, "
           f"{args.seconds:g} s per phase, window {WINDOW_SIZE[0]}x{WINDOW_SIZE[1]}, Qt platform "

@@ -270,3 +270,56 @@ def test_model_info_reads_only_the_header(tmp_path: Path, synthetic: bool) -> No
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"not a model")
     assert read_model_info(bad).error and read_model_info(bad).synthetic is None
+
+
+def test_sticky_range_moves_only_when_the_data_leave_or_shrink() -> None:
+    from bci_app.gui.plots import StickyRange
+
+    r = StickyRange(margin=0.1, shrink=0.4)
+    assert r.update(np.array([np.nan])) is None and r.range is None  # nothing to fit yet
+    first = r.update(np.array([1.0, 2.0, np.nan]))
+    assert first == pytest.approx((0.9, 2.1))
+    assert r.update(np.array([1.2, 1.9])) is None  # inside and not much smaller: unchanged
+    assert r.update(np.array([1.0, 2.5])) == pytest.approx((0.85, 2.65))  # left it
+    assert r.update(np.array([1.5, 1.6])) == pytest.approx((1.49, 1.61))  # shrank a lot
+    sym = StickyRange(symmetric=True, min_extent=0.2)
+    assert sym.update(np.array([-0.01, 0.5])) == pytest.approx((-0.65, 0.65))  # 0.15 x 1.0
+    assert sym.update(np.zeros(3)) == pytest.approx((-0.1, 0.1))  # never thinner than 0.2
+
+
+def test_long_messages_never_resize_the_window(qtbot: Any) -> None:
+    window = make_window(qtbot, Factory(), autostart=False)
+    qtbot.waitExposed(window)
+    size = window.size()
+    bar_height = window.status_panel.height()
+    text = "no stream of type 'EEG' found.\nStreams present:\n" + "x" * 3000
+    window.status_panel.show_error(text)
+    qtbot.wait(100)
+    assert window.size() == size and window.status_panel.height() == bar_height
+    shown = window.status_panel.message.text()
+    assert "\n" not in shown and shown.startswith("⚠ no stream of type 'EEG' found. · ")
+    assert window.status_panel.message.toolTip() == text  # the whole text stays readable
+
+
+def test_unchanged_channels_do_not_rebuild_the_head_map(qtbot: Any) -> None:
+    window = make_window(qtbot, Factory(), autostart=False)
+    head = window.head_map
+    weights = head._weights
+    head.set_channels([n.lower() for n in head.names])  # same channels: nothing redone
+    assert head._weights is weights
+    head.set_channels(head.names[:-1])
+    assert head._weights is not weights and head._weights.shape[1] == len(head.names)
+
+
+def test_freeze_heap_exempts_live_objects_from_collection() -> None:
+    import gc
+
+    from bci_app.heap import freeze_heap
+
+    before = gc.get_freeze_count()
+    keep = [[i] for i in range(1000)]  # container objects the collector tracks
+    try:
+        freeze_heap()
+        assert gc.get_freeze_count() >= before + len(keep)
+    finally:
+        gc.unfreeze()

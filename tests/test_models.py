@@ -191,6 +191,7 @@ def test_model_file_round_trip(tmp_path) -> None:
     x = np.random.default_rng(0).normal(0, 10, (4, 6, 50)).astype(np.float32)
     centred = (x - x.mean(-1, keepdims=True)) / 10  # each window demeaned, then / std
     expected = torch.softmax(net.eval()(torch.from_numpy(centred).transpose(1, 2)), -1)
+    assert isinstance(loaded._forward, torch.jit.ScriptModule)  # the traced path is tested
     probs = loaded.predict_proba(x)
     np.testing.assert_allclose(probs, expected.detach().numpy(), atol=1e-5)
     np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-5)

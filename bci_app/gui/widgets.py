@@ -72,8 +72,10 @@ class TopBar(QtWidgets.QWidget):
         row.setSpacing(6)
 
         row.addWidget(QtWidgets.QLabel("Stream"))
+        # the pickers shrink with the window (their texts are elided) rather than setting a
+        # minimum window width: the window fits a 1366-px laptop screen
         self.stream_box = QtWidgets.QComboBox()
-        self.stream_box.setMinimumWidth(300)
+        self.stream_box.setMinimumContentsLength(18)
         self.stream_box.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.stream_box.addItem("any EEG stream", None)
         self.stream_box.setToolTip("LSL streams found on the network (name, type, channels, "
@@ -86,7 +88,8 @@ class TopBar(QtWidgets.QWidget):
         row.addSpacing(10)
         row.addWidget(QtWidgets.QLabel("Model"))
         self.model_box = QtWidgets.QComboBox()
-        self.model_box.setMinimumWidth(190)
+        self.model_box.setMinimumContentsLength(14)
+        self.model_box.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.model_box.addItem(model.name, model)
         self.model_box.setItemData(0, str(model), QtCore.Qt.ToolTipRole)
         self.model_box.addItem("Browse…", "browse")
@@ -112,7 +115,7 @@ class TopBar(QtWidgets.QWidget):
                                       "a running session restarts)")
         row.addWidget(self.record_button)
         self.log_edit = QtWidgets.QLineEdit(str(log or default_log_path()))
-        self.log_edit.setMinimumWidth(220)
+        self.log_edit.setMinimumWidth(120)
         self.log_edit.setToolTip("session log path")
         row.addWidget(self.log_edit, 2)
         self.browse_log = QtWidgets.QToolButton()
@@ -321,6 +324,9 @@ class StatusPanel(QtWidgets.QStatusBar):
             self.addWidget(label)
             self.addWidget(_separator())
         self.addWidget(self.message, 1)
+        # a fixed height: a message in bold or with a taller glyph (⚠) must not grow the bar,
+        # which would shrink and repaint every plot above it
+        self.setFixedHeight(self.fontMetrics().height() + 12)
         self._last: tuple[Any, ...] = ()
         self.set_state("idle")
 
