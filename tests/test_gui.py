@@ -323,3 +323,26 @@ def test_freeze_heap_exempts_live_objects_from_collection() -> None:
         assert gc.get_freeze_count() >= before + len(keep)
     finally:
         gc.unfreeze()
+
+
+def test_panels_redraw_only_the_rows_in_view(qtbot: Any) -> None:
+    """A long session (here 2000 results over 500 s) must not make every redraw slower."""
+    from bci_app.engine import WindowResult
+
+    window = make_window(qtbot, Factory(), autostart=False)
+    rng = np.random.default_rng(0)
+    results = [WindowResult(lsl_time=1000.0 + 0.25 * i, probs=np.full(3, 1 / 3),
+                            smoothed=np.full(3, 1 / 3), predicted=i % 3, truth=(i // 40) % 3,
+                            latency_ms=5.0, inference_ms=3.0,
+                            band_power={"frontal": rng.normal(size=5),
+                                        "temporal": rng.normal(size=5)},
+                            faa=0.1, topo=rng.normal(size=(62, 5)))
+               for i in range(2000)]
+    window._drain(SimpleNamespace(drain_results=lambda: results))
+    for panel in ("trajectory", "bands"):
+        window._redraw_panel(panel, None)
+    span = 180.0
+    for curve in (window.trajectory.curves[0], window.bands.curves["frontal"][0]):
+        x = curve.xData
+        assert x[-1] == 0.0 and x[0] >= -span - 1.25  # seconds before now, the span only
+        assert x.size <= (span + 1.0) / 0.25 + 2 < len(results)

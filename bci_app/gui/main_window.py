@@ -441,16 +441,20 @@ class MainWindow(QtWidgets.QMainWindow):
         return len(results)
 
     def _redraw_panel(self, panel: str, status: Any) -> None:
-        """Redraw one of the per-window panels from the buffers."""
+        """Redraw one of the per-window panels from the buffers (the rows in view only: the
+        cost of a redraw must not grow with the length of the session)."""
         t = self._t_buf.view()[:, 0]
+        first = int(np.searchsorted(t, t[-1] - self._traj_s - 1.0)) if t.size else 0
+        t = t[first:]
         if panel == "trajectory":
-            self.trajectory.update_data(t, self._smooth_buf.view(), self._pred_buf.view()[:, 0],
-                                        self._truth_buf.view()[:, 0])
+            self.trajectory.update_data(t, self._smooth_buf.view()[first:],
+                                        self._pred_buf.view()[first:, 0],
+                                        self._truth_buf.view()[first:, 0])
             self.trajectory.set_accuracy(getattr(status, "online_accuracy", None),
                                          int(getattr(status, "windows_predicted", len(t))))
         elif panel == "bands":
-            self.bands.update_data(t, {r: b.view() for r, b in self._band_buf.items()},
-                                   self._faa_buf.view()[:, 0])
+            self.bands.update_data(t, {r: b.view()[first:] for r, b in self._band_buf.items()},
+                                   self._faa_buf.view()[first:, 0])
         elif self._last_topo is not None:
             self.head_map.update_topo(self._last_topo)
 
