@@ -346,3 +346,17 @@ def test_panels_redraw_only_the_rows_in_view(qtbot: Any) -> None:
         x = curve.xData
         assert x[-1] == 0.0 and x[0] >= -span - 1.25  # seconds before now, the span only
         assert x.size <= (span + 1.0) / 0.25 + 2 < len(results)
+
+
+def test_class_runs_merge_consecutive_windows_and_respect_gaps() -> None:
+    from bci_app.gui.plots import class_runs, gap_connect
+
+    t = np.array([0.0, 0.25, 0.5, 0.75, 3.0, 3.25])  # a lost stream between 0.75 and 3.0
+    t_end = np.array([0.25, 0.5, 0.75, 1.25, 3.25, 3.5])
+    joined = np.append(t_end[:-1] == t[1:], False)
+    cls = np.array([1, 1, 0, 1, 1, 1])
+    assert class_runs(t, t_end, joined, cls == 1).tolist() == [0.0, 0.5, 0.75, 1.25, 3.0, 3.5]
+    assert class_runs(t, t_end, joined, cls == 0).tolist() == [0.5, 0.75]
+    assert class_runs(t, t_end, joined, cls == 2).size == 0
+    assert gap_connect(np.arange(10) * 0.25) == "all"
+    assert gap_connect(t).tolist() == [True, True, True, False, True, False]
