@@ -2,7 +2,7 @@
 
 A full (generation 2) collection walks every tracked object in the process. Once torch, MNE,
 mne-lsl, Qt and pyqtgraph are loaded that is millions of objects, and on a 2-core machine one
-such collection held the GIL for 178 ms (measured with ``benchmarks/gui_fps.py``): the GUI
+such collection held the GIL for 178 ms (the live window on a replay, 2 cores): the GUI
 thread froze and the engine's inference waited. ``gc.freeze()`` moves the objects alive now
 (modules, the model, the window) into a permanent generation that collections skip, so later
 full collections scan only what the session itself allocated since.

@@ -233,7 +233,7 @@ def warm_up_tracing() -> None:
     """Trace a tiny network once, so TorchScript's one-time set-up happens now.
 
     The first trace in a process imports and initialises TorchScript's machinery: about a
-    second, during which the GIL was held for up to 130 ms at a stretch (later loads: 23 ms).
+    second, during which the GIL was held for up to 130 ms at a stretch (later loads: 11 ms).
     A GUI calls this before its window appears, so the first engine start, which loads the
     model in a worker thread, does not freeze the window.
     """
