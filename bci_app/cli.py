@@ -10,10 +10,15 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bci_app.config import DEVICES, EngineConfig
+from bci_app.engine.config import EngineConfig
+from bci_app.engine.state import EngineState
+from models.device import DEVICES
 
 if TYPE_CHECKING:
-    from bci_app.engine import Engine, WindowResult
+    from bci_app.engine.engine import Engine
+    from bci_app.engine.state import WindowResult
+
+_DEFAULTS = EngineConfig()  # every default below is the dataclass's own
 
 
 def _notch(text: str) -> float | None:
@@ -31,9 +36,8 @@ def _edge(text: str) -> float | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command-line interface."""
-    from models import DEMO_MODEL_PATH
-
+    """The command-line interface (building it loads neither torch nor LSL)."""
+    d = _DEFAULTS
     p = argparse.ArgumentParser(
         prog="bci-app",
         description="Live EEG emotion recognition with SI-CLEER: reads EEG from Lab Streaming "
@@ -47,23 +51,25 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--source-id", help="source id of the stream")
     src.add_argument("--list-streams", action="store_true",
                      help="print the LSL streams on this network and exit")
-    src.add_argument("--resolve-timeout", type=float, default=5.0,
+    src.add_argument("--resolve-timeout", type=float, default=d.resolve_timeout,
                      help="seconds to wait for the stream to appear")
     mdl = p.add_argument_group("model and processing")
-    mdl.add_argument("--model", type=Path, default=DEMO_MODEL_PATH,
+    mdl.add_argument("--model", type=Path, default=d.model,
                      help="model file from sicleer-train --export")
-    mdl.add_argument("--hop", type=float, default=0.25, help="seconds between predictions")
-    mdl.add_argument("--smoothing", type=float, default=2.0,
+    mdl.add_argument("--hop", type=float, default=d.hop, help="seconds between predictions")
+    mdl.add_argument("--smoothing", type=float, default=d.smoothing,
                      help="time constant (s) of the probability smoothing; 0 disables it")
-    mdl.add_argument("--notch", type=_notch, default=50.0, help="mains notch: 50, 60 or off")
-    mdl.add_argument("--l-freq", type=_edge, default=0.5, help="band-pass low edge, Hz or off")
-    mdl.add_argument("--h-freq", type=_edge, default=75.0, help="band-pass high edge, Hz or off")
-    mdl.add_argument("--device", choices=DEVICES, default="auto",
+    mdl.add_argument("--notch", type=_notch, default=d.notch, help="mains notch: 50, 60 or off")
+    mdl.add_argument("--l-freq", type=_edge, default=d.l_freq,
+                     help="band-pass low edge, Hz or off")
+    mdl.add_argument("--h-freq", type=_edge, default=d.h_freq,
+                     help="band-pass high edge, Hz or off")
+    mdl.add_argument("--device", choices=DEVICES, default=d.device,
                      help="inference device (auto takes CUDA when present)")
     out = p.add_argument_group("outputs")
     out.add_argument("--log", type=Path, help="session log CSV, written as it goes")
     out.add_argument("--summary", type=Path, help="summary JSON written on exit")
-    out.add_argument("--outlet-name", default="SI-CLEER",
+    out.add_argument("--outlet-name", default=d.outlet_name,
                      help="name of the predictions LSL stream ('off' for none)")
     out.add_argument("--no-markers", action="store_true",
                      help="ignore the replay's marker stream (no ground truth)")
@@ -90,8 +96,9 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
 
 
 def _status_line(engine: Engine, last: WindowResult | None) -> str:
-    st = engine.status()
-    parts = [f"[{st.state:>11}]"]
+    status = engine.status()
+    st = status.stats
+    parts = [f"[{status.state:>11}]"]
     if st.latency_p50 is not None:
         parts.append(f"latency p50 {st.latency_p50:5.1f} ms p95 {st.latency_p95:5.1f} ms")
     if last is not None:
@@ -103,14 +110,15 @@ def _status_line(engine: Engine, last: WindowResult | None) -> str:
         parts.append(f"acc {100 * st.online_accuracy:.0f}%")
     if st.samples_lost or st.windows_skipped or st.nan_windows:
         parts.append(f"lost {st.samples_lost} skipped {st.windows_skipped} nan {st.nan_windows}")
-    if st.state in ("lost", "error", "connecting") and st.message:
-        parts.append(st.message)
+    if status.state in (EngineState.LOST, EngineState.ERROR, EngineState.CONNECTING) \
+            and status.message:
+        parts.append(status.message)
     return "  ".join(parts)
 
 
 def run_headless(config: EngineConfig) -> int:
     """Run the engine without a window, printing a line per second; returns the exit code."""
-    from bci_app.engine import Engine
+    from bci_app.engine.engine import Engine
     from bci_app.heap import freeze_heap
 
     engine = Engine(config)
@@ -131,13 +139,14 @@ def run_headless(config: EngineConfig) -> int:
         print("stopping...", file=sys.stderr)
     finally:
         engine.stop()
-    st = engine.status()
+    status = engine.status()
+    st = status.stats
     print(f"done: {st.windows_predicted} windows predicted, {st.windows_skipped} skipped, "
           f"{st.nan_windows} with NaN, {st.samples_lost} samples lost, "
           f"{st.reconnects} reconnects" + (f"; summary: {config.summary}" if config.summary
                                            else ""))
-    if st.state == "error":
-        print(f"bci-app: error: {st.message}", file=sys.stderr)
+    if status.state == EngineState.ERROR:
+        print(f"bci-app: error: {status.message}", file=sys.stderr)
         return 1
     return 0
 
@@ -149,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S")
     if args.list_streams:
-        from bci_app.streams import format_streams, list_streams
+        from bci_app.lsl.streams import format_streams, list_streams
 
         streams = list_streams(timeout=min(args.resolve_timeout, 2.0))
         print(format_streams(streams) if streams else "no LSL stream found")
@@ -164,8 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         print("bci-app: no display available; running headless (use --headless to silence "
               "this)", file=sys.stderr)
         headless = True
-    from bci_app.engine import use_one_inference_thread
-    from models import ModelFileError
+    from bci_app.engine.engine import use_one_inference_thread
+    from models.metadata import ModelFileError
 
     use_one_inference_thread()
     try:

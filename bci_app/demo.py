@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     name = f"sicleer-demo-{uuid.uuid4().hex[:6]}"
     env = dict(os.environ)
     replay = subprocess.Popen(
-        [sys.executable, "-m", "bci_app.replay_cli", str(recording), "--name", name,
+        [sys.executable, "-m", "bci_app.replay", str(recording), "--name", name,
          "--source-id", name, "--loop"], env=env)
     try:
         time.sleep(1.0)

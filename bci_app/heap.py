@@ -1,9 +1,9 @@
 """Keep Python's cyclic garbage collector from pausing the live app.
 
 A full (generation 2) collection walks every tracked object in the process, and once torch,
-MNE, mne-lsl, Qt and pyqtgraph are loaded there are very many. One such collection held the
-GIL for 178 ms (the live window on a replay, 2 cores): the GUI thread froze and the engine's
-inference waited. ``gc.freeze()`` moves the objects alive now
+MNE, mne-lsl, Qt and pyqtgraph are loaded there are very many. One such collection holds the
+GIL long enough to freeze the GUI thread visibly and delay the engine's inference (measured
+in docs/RESULTS.md). ``gc.freeze()`` moves the objects alive now
 (modules, the model, the window) into a permanent generation that collections skip, so later
 full collections scan only what the session itself allocated since.
 """

@@ -130,7 +130,7 @@ class ReplayProcess:
     def start(self) -> None:
         """Start streaming."""
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bci_app.replay_cli", str(self.recording), "--name",
+            [sys.executable, "-m", "bci_app.replay", str(self.recording), "--name",
              self.name, "--source-id", self.name, "--loop"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         factory: Any = lambda cfg: FakeEngine(cfg, n_channels=62)  # noqa: E731
         config = default_config()
     else:
-        from bci_app.engine import use_one_inference_thread
+        from bci_app.engine.engine import use_one_inference_thread
         from models.io import warm_up_tracing
 
         use_one_inference_thread()  # as bci-app does

@@ -24,8 +24,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("LSLAPICFG", str(REPO / "tests" / "lsl_api.cfg"))
 
-from bci_app.config import EngineConfig  # noqa: E402
-from bci_app.engine import Engine, use_one_inference_thread  # noqa: E402
+from bci_app.engine.config import EngineConfig  # noqa: E402
+from bci_app.engine.engine import Engine, use_one_inference_thread  # noqa: E402
+from bci_app.engine.state import EngineState  # noqa: E402
 from models import DEMO_MODEL_PATH  # noqa: E402
 from offline_training.seed import find_sessions  # noqa: E402
 from offline_training.synth import generate_seed_folder  # noqa: E402
@@ -47,7 +48,7 @@ def main() -> int:
         generate_seed_folder(root, subjects=(1,), n_sessions=1, trial_seconds=trial_s, seed=3)
         session = find_sessions(root)[0].path
         name = f"bench-{uuid.uuid4().hex[:6]}"
-        replay = subprocess.Popen([sys.executable, "-m", "bci_app.replay_cli", str(session),
+        replay = subprocess.Popen([sys.executable, "-m", "bci_app.replay", str(session),
                                    "--name", name, "--source-id", name, "--loop"],
                                   stdout=subprocess.DEVNULL)
         try:
@@ -58,7 +59,8 @@ def main() -> int:
                                duration=args.seconds)
             engine = Engine(cfg)
             engine.start()
-            while engine.status().state in ("idle", "connecting", "warming up"):
+            while engine.status().state in (EngineState.IDLE, EngineState.CONNECTING,
+                                            EngineState.WARMING_UP):
                 time.sleep(0.05)
             cpu0, wall0 = time.process_time(), time.perf_counter()
             while engine.running:

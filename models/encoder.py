@@ -32,7 +32,7 @@ class SamePadConv(nn.Module):
     For inference on the CPU, PyTorch runs dilated convolutions through a slow generic path
     (half the run time of a single window); there the same convolution is computed as one
     matrix product over ``kernel_size`` shifted copies of the input, with the very same
-    weights (measured on one 62 x 200 window: 3.4 -> 1.6 ms). With gradients (training on
+    weights (about twice as fast; figures in docs/RESULTS.md). With gradients (training on
     large batches) ``nn.Conv1d`` is as fast and keeps less for the backward pass, so it runs
     as usual, as it does on GPUs and without dilation.
     """

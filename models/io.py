@@ -1,138 +1,38 @@
-"""Model file: one safetensors file whose header metadata holds a JSON description.
+"""Model file: writing and loading the weights (torch), with the description of
+:mod:`models.metadata`.
 
 Loading never unpickles: safetensors stores raw tensors, and the JSON is parsed with ``json``.
-The metadata key ``sicleer`` holds :class:`ModelMetadata` as JSON; ``sicleer_sha256`` holds a
-digest of every tensor (name, dtype, shape, bytes) so that a file whose weights were altered
-after writing is refused.
+The digest stored with the file covers every tensor (name, dtype, shape, bytes) and, from
+format version 2 on, the metadata text as well, so that a file whose weights or description
+were altered after writing is refused.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import math
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as serialise
 
-from models._version import __version__
 from models.config import ModelConfig
-from models.network import SICLEER
+from models.metadata import (
+    DIGEST_KEY,
+    METADATA_KEY,
+    ModelFileError,
+    ModelMetadata,
+    metadata_digest,
+    read_header,
+)
+from models.network import SICLEER, network_input
 
-FORMAT_NAME = "sicleer-model"
-FORMAT_VERSION = 1
-DEMO_MODEL_PATH = Path(__file__).resolve().parent / "pretrained" / "sicleer_demo.safetensors"
+__all__ = ["LoadedModel", "load_model", "save_model", "warm_up_tracing"]
 
-
-class ModelFileError(ValueError):
-    """A model file is missing, corrupt, or inconsistent with its own metadata."""
-
-
-@dataclass
-class ModelMetadata:
-    """Everything needed to use a trained network on new data.
-
-    Attributes:
-        config: architecture hyper-parameters.
-        channel_names: input channels in the order the network expects (length n_channels).
-        sfreq: sampling rate of the training data (Hz).
-        window_samples: window length fed to the network (samples).
-        norm_mean, norm_std: per-channel normalisation (microvolts), fitted on training data;
-            the network sees ``(x - mean) / std``, where ``mean`` is each window's own
-            per-channel mean when ``demean_windows`` is set, else ``norm_mean``.
-        class_names: output classes in logit order.
-        unit: unit of the raw input the normalisation expects.
-        protocol: training protocol description (e.g. "subject-dependent, export on all data").
-        metrics: evaluation results (free-form, JSON-serialisable).
-        training: training configuration (free-form, JSON-serialisable).
-        synthetic: whether the training data was synthetic (sicleer-synth).
-        project_version: version of this project that wrote the file.
-        created: ISO-8601 UTC time of writing.
-    """
-
-    config: ModelConfig
-    channel_names: list[str]
-    sfreq: float
-    window_samples: int
-    norm_mean: list[float]
-    norm_std: list[float]
-    class_names: list[str] = field(default_factory=lambda: ["negative", "neutral", "positive"])
-    unit: str = "uV"
-    demean_windows: bool = True
-    protocol: str = ""
-    metrics: dict[str, Any] = field(default_factory=dict)
-    training: dict[str, Any] = field(default_factory=dict)
-    synthetic: bool = False
-    project_version: str = __version__
-    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
-
-    @property
-    def window_seconds(self) -> float:
-        """Window length in seconds."""
-        return self.window_samples / self.sfreq
-
-    def validate(self) -> None:
-        """Check internal consistency; raise :class:`ModelFileError` naming the field."""
-        n = self.config.n_channels
-        if len(self.channel_names) != n:
-            raise ModelFileError(f"metadata lists {len(self.channel_names)} channel names but the "
-                                 f"network has n_channels={n}")
-        if len(set(self.channel_names)) != n:
-            raise ModelFileError("metadata channel_names contains duplicates")
-        for name in ("norm_mean", "norm_std"):
-            values = getattr(self, name)
-            if len(values) != n:
-                raise ModelFileError(f"metadata {name} has {len(values)} values, expected {n}")
-            if not all(math.isfinite(v) for v in values):
-                raise ModelFileError(f"metadata {name} contains NaN or Inf")
-        if min(self.norm_std) <= 0:
-            raise ModelFileError("metadata norm_std must be positive for every channel")
-        if len(self.class_names) != self.config.n_classes:
-            raise ModelFileError(f"metadata lists {len(self.class_names)} class names but the "
-                                 f"network has n_classes={self.config.n_classes}")
-        if not (self.sfreq > 0 and math.isfinite(self.sfreq)):
-            raise ModelFileError(f"metadata sfreq must be a positive number, got {self.sfreq!r}")
-        if self.window_samples < 2:
-            raise ModelFileError(f"metadata window_samples must be >= 2, got {self.window_samples}")
-
-    def to_json(self) -> str:
-        """Serialise (the config becomes a nested dictionary)."""
-        data = asdict(self)
-        data["config"] = self.config.to_dict()
-        return json.dumps({"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **data},
-                          sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> ModelMetadata:
-        """Parse and validate; raise :class:`ModelFileError` on any problem."""
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ModelFileError(f"metadata is not valid JSON: {exc}") from exc
-        if not isinstance(data, dict) or data.pop("format", None) != FORMAT_NAME:
-            raise ModelFileError(f"metadata does not describe a {FORMAT_NAME} file")
-        version = data.pop("format_version", None)
-        if version != FORMAT_VERSION:
-            raise ModelFileError(f"model format version {version!r} is not supported "
-                                 f"(this version reads {FORMAT_VERSION})")
-        try:
-            data["config"] = ModelConfig.from_dict(data["config"])
-            meta = cls(**data)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelFileError(f"metadata fields are invalid: {exc}") from exc
-        meta.validate()
-        return meta
-
-
-def _digest(tensors: dict[str, torch.Tensor]) -> str:
+def _tensor_digest(tensors: dict[str, torch.Tensor]) -> str:
     """SHA-256 over every tensor's name, dtype, shape and bytes, in name order."""
     h = hashlib.sha256()
     for name in sorted(tensors):
@@ -143,14 +43,19 @@ def _digest(tensors: dict[str, torch.Tensor]) -> str:
 
 
 def save_model(path: str | Path, net: SICLEER, meta: ModelMetadata) -> Path:
-    """Write ``net``'s weights and ``meta`` to one safetensors file; returns the path."""
+    """Write ``net``'s weights and ``meta`` (as format version 2) to one safetensors file.
+
+    Returns:
+        The path written (the file is replaced atomically).
+    """
     if net.cfg != meta.config:
         raise ValueError("network config and metadata config differ")
     meta.validate()
     tensors = {k: v.detach().cpu().float().contiguous() for k, v in net.state_dict().items()}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    header = {"sicleer": meta.to_json(), "sicleer_sha256": _digest(tensors)}
+    text = meta.to_json()
+    header = {METADATA_KEY: text, DIGEST_KEY: metadata_digest(text, _tensor_digest(tensors))}
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_bytes(serialise(tensors, metadata=header))
     tmp.replace(path)  # a reader never sees a half-written model file
@@ -168,14 +73,15 @@ class LoadedModel:
         net: the SI-CLEER network in eval mode on ``device``.
         meta: the file's metadata.
         device: torch device of the network.
+        digest: the digest stored in the file (identifies the model, e.g. in session logs).
     """
 
-    def __init__(self, net: SICLEER, meta: ModelMetadata, device: torch.device) -> None:
+    def __init__(self, net: SICLEER, meta: ModelMetadata, device: torch.device,
+                 digest: str = "") -> None:
         self.net = net.eval()
         self.meta = meta
         self.device = device
-        self._mean = np.asarray(meta.norm_mean, dtype=np.float32)[:, None]
-        self._inv_std = (1.0 / np.asarray(meta.norm_std, dtype=np.float32))[:, None]
+        self.digest = digest
         self._forward = self._trace()
 
     def _trace(self) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -183,11 +89,6 @@ class LoadedModel:
         example = torch.zeros(1, self.meta.window_samples, self.meta.config.n_channels,
                               device=self.device)
         return _traced(self.net, example)
-
-    def normalise(self, windows: np.ndarray) -> np.ndarray:
-        """(batch, C, T) microvolts -> (batch, C, T) normalised float32."""
-        centre = windows.mean(axis=-1, keepdims=True) if self.meta.demean_windows else self._mean
-        return ((windows - centre) * self._inv_std).astype(np.float32, copy=False)
 
     @torch.inference_mode()
     def predict_proba(self, windows: np.ndarray) -> np.ndarray:
@@ -205,8 +106,7 @@ class LoadedModel:
         if windows.ndim != 3 or windows.shape[1:] != (c, t):
             raise ValueError(f"model expects windows of shape (batch, {c}, {t}), "
                              f"got {windows.shape}")
-        x = torch.from_numpy(self.normalise(windows)).to(self.device).transpose(1, 2)
-        logits = self._forward(x)
+        logits = self._forward(network_input(windows, self.meta.normalisation, self.device))
         return torch.softmax(logits.float(), dim=-1).cpu().numpy()
 
 
@@ -214,12 +114,11 @@ def _traced(net: torch.nn.Module,
             example: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
     """TorchScript trace of ``net`` on ``example``, or ``net`` when tracing fails.
 
-    Not frozen and not re-checked: ``torch.jit.freeze`` saved about 0.7 ms a window (demo
-    model, inference p50 3.2 -> 2.5 ms) but held the GIL for up to 33 ms at a stretch while
-    loading, and the GUI thread waits meanwhile (11 ms without it); the trace check only
-    repeats the trace (the network has no
-    data-dependent branches; ``test_model_file_round_trip`` compares the trace with the eager
-    net).
+    Not frozen and not re-checked: ``torch.jit.freeze`` makes each window a little faster but
+    holds the GIL for long stretches while a model loads, and the GUI thread waits meanwhile
+    (docs/RESULTS.md has the figures); the trace check only repeats the trace (the network has
+    no data-dependent branches; ``test_model_file_round_trip`` compares the trace with the
+    eager net).
     """
     try:
         with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
@@ -232,10 +131,10 @@ def _traced(net: torch.nn.Module,
 def warm_up_tracing() -> None:
     """Trace a tiny network once, so TorchScript's one-time set-up happens now.
 
-    The first trace in a process imports and initialises TorchScript's machinery: about a
-    second, during which the GIL was held for up to 130 ms at a stretch (later loads: 11 ms).
-    A GUI calls this before its window appears, so the first engine start, which loads the
-    model in a worker thread, does not freeze the window.
+    The first trace in a process imports and initialises TorchScript's machinery, holding the
+    GIL for much longer stretches than any later load. A GUI calls this before its window
+    appears, so the first engine start, which loads the model in a worker thread, does not
+    freeze the window.
     """
     net = SICLEER(ModelConfig(n_channels=2, hidden_dims=4, output_dims=8)).eval()
     _traced(net, torch.zeros(1, 64, 2))
@@ -247,21 +146,20 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
     Raises:
         ModelFileError: missing file, not safetensors, no or invalid metadata, tensors whose
             names or shapes differ from what the metadata's architecture needs, or weights
-            that no longer match the digest written with them.
+            (or, from format 2 on, metadata) that no longer match the digest written with them.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"model file not found: {path}")
+    read_header(path)  # clear messages for directories, pickles and other non-safetensors
     try:
         with safe_open(str(path), framework="pt", device="cpu") as f:
             header = f.metadata() or {}
             tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise ModelFileError(f"{path} is not a readable safetensors model file: {exc}") from exc
-    if "sicleer" not in header:
+    if METADATA_KEY not in header:
         raise ModelFileError(f"{path} has no SI-CLEER metadata (was it written by save_model?)")
     try:
-        meta = ModelMetadata.from_json(header["sicleer"])
+        meta = ModelMetadata.from_json(header[METADATA_KEY])
     except ModelFileError as exc:
         raise ModelFileError(f"{path}: {exc}") from exc
     net = SICLEER(meta.config)
@@ -276,9 +174,17 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
                  if wrong else ""]
         raise ModelFileError(f"{path}: weights do not match the architecture in its metadata: "
                              + "; ".join(p for p in parts if p))
-    if header.get("sicleer_sha256") != _digest(tensors):
-        raise ModelFileError(f"{path}: weights do not match the digest stored with them "
+    stored = header.get(DIGEST_KEY)
+    if stored is None:
+        raise ModelFileError(f"{path} has no digest ({DIGEST_KEY}): it was not written by "
+                             "save_model, or was edited since")
+    expected_digest = _tensor_digest(tensors)
+    if meta.format_version >= 2:
+        expected_digest = metadata_digest(header[METADATA_KEY], expected_digest)
+    if stored != expected_digest:
+        covered = "weights" if meta.format_version < 2 else "weights or metadata"
+        raise ModelFileError(f"{path}: {covered} do not match the digest stored with them "
                              "(the file was altered or damaged after it was written)")
     net.load_state_dict(tensors)
     dev = torch.device(device)
-    return LoadedModel(net.to(dev), meta, dev)
+    return LoadedModel(net.to(dev), meta, dev, stored)

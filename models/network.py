@@ -1,12 +1,31 @@
-"""The SI-CLEER network: encoder plus classification head."""
+"""The SI-CLEER network: encoder plus classification head, and its input."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
 from models.config import ModelConfig
 from models.encoder import Encoder
+from models.preprocessing import Normalisation
+
+__all__ = ["SICLEER", "ClassifierHead", "network_input"]
+
+
+def network_input(windows: np.ndarray, normalisation: Normalisation,
+                  device: torch.device | str = "cpu") -> torch.Tensor:
+    """What the network sees for a batch of windows: the one path of training and inference.
+
+    Args:
+        windows: (batch, n_channels, T) microvolts, channels in the model's order.
+        normalisation: the model's :class:`models.preprocessing.Normalisation`.
+        device: where the tensor goes.
+
+    Returns:
+        (batch, T, n_channels) float32 tensor (the network's time-major layout).
+    """
+    return torch.from_numpy(normalisation.apply(windows)).to(device).transpose(1, 2)
 
 
 class ClassifierHead(nn.Module):

@@ -5,36 +5,28 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from dataclasses import fields
 from pathlib import Path
 
-from offline_training.config import DEVICES, LOSSES, PROTOCOLS, TrainConfig
+from models.device import DEVICES
+from offline_training.config import LOSSES, PROTOCOLS, TrainConfig
+from offline_training.seed import parse_numbers
 
 
 def parse_int_list(text: str) -> list[int]:
-    """``"1-3,7"`` -> ``[1, 2, 3, 7]`` (for --subjects, --sessions, --trials)."""
-    values: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            if "-" in part:
-                lo, hi = (int(p) for p in part.split("-", 1))
-                if hi < lo:
-                    raise ValueError
-                values.extend(range(lo, hi + 1))
-            else:
-                values.append(int(part))
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{text!r} is not a list of numbers such as '1-3,7'") from None
-    if not values:
-        raise argparse.ArgumentTypeError("empty list")
-    return sorted(set(values))
+    """argparse type for ``--subjects`` / ``--sessions``: ``"1-3,7"`` -> ``[1, 2, 3, 7]``."""
+    try:
+        return parse_numbers(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+_DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}  # the dataclass's own defaults
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command-line interface."""
+    """The command-line interface (defaults are :class:`TrainConfig`'s)."""
+    d = _DEFAULTS
     p = argparse.ArgumentParser(
         prog="sicleer-train",
         description="Train SI-CLEER (hierarchical contrastive + cross-entropy loss) on a SEED "
@@ -45,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="SEED/, SEED_EEG/ or Preprocessed_EEG/ folder (or a sicleer-synth folder)")
     p.add_argument("--out", type=Path, required=True,
                    help="output folder; re-running into it skips finished folds")
-    p.add_argument("--protocol", choices=PROTOCOLS, default="subject-dependent",
+    p.add_argument("--protocol", choices=PROTOCOLS, default=d["protocol"],
                    help="subject-dependent: trials 1-9 train, 10-15 test, per session; loso: "
                         "leave one subject out; cross-session: train on two sessions, test on "
                         "the third")
@@ -53,30 +45,30 @@ def build_parser() -> argparse.ArgumentParser:
                    help="subjects to use, e.g. '1-5,9' (default: all)")
     p.add_argument("--sessions", type=parse_int_list, default=None,
                    help="sessions (1-3, in date order) to use (default: all)")
-    p.add_argument("--epochs", type=int, default=50, help="training epochs per fold")
-    p.add_argument("--head-epochs", type=int, default=20,
+    p.add_argument("--epochs", type=int, default=d["epochs"], help="training epochs per fold")
+    p.add_argument("--head-epochs", type=int, default=d["head_epochs"],
                    help="classifier epochs on the frozen encoder (--loss contrastive only)")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
-    p.add_argument("--window-seconds", type=float, default=1.0)
+    p.add_argument("--batch-size", type=int, default=d["batch_size"])
+    p.add_argument("--lr", type=float, default=d["lr"], help="Adam learning rate")
+    p.add_argument("--window-seconds", type=float, default=d["window_seconds"])
     p.add_argument("--stride-seconds", type=float, default=None,
                    help="hop between windows (default: the window length)")
-    p.add_argument("--loss", choices=LOSSES, default="joint",
+    p.add_argument("--loss", choices=LOSSES, default=d["loss"],
                    help="joint: contrastive + lambda * CE; ce: classification only; "
                         "contrastive: encoder on the contrastive loss, then a classifier on "
                         "the frozen encoder")
-    p.add_argument("--lambda", dest="lambda_ce", type=float, default=1.0,
+    p.add_argument("--lambda", dest="lambda_ce", type=float, default=d["lambda_ce"],
                    help="weight of the cross-entropy term in the joint loss")
-    p.add_argument("--alpha", type=float, default=0.5,
+    p.add_argument("--alpha", type=float, default=d["alpha"],
                    help="weight of the instance-wise term in the hierarchical loss")
     p.add_argument("--no-mask", dest="mask", action="store_false",
                    help="disable timestamp masking")
-    p.add_argument("--hidden-dims", type=int, default=64)
-    p.add_argument("--output-dims", type=int, default=320)
-    p.add_argument("--device", choices=DEVICES, default="auto",
+    p.add_argument("--hidden-dims", type=int, default=d["hidden_dims"])
+    p.add_argument("--output-dims", type=int, default=d["output_dims"])
+    p.add_argument("--device", choices=DEVICES, default=d["device"],
                    help="auto takes CUDA when present (bf16 autocast there)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--occlusion-windows", type=int, default=256,
+    p.add_argument("--seed", type=int, default=d["seed"])
+    p.add_argument("--occlusion-windows", type=int, default=d["occlusion_windows"],
                    help="test windows per fold for channel importance (0 skips it)")
     p.add_argument("--export", type=Path, default=None,
                    help="after evaluation, train on all selected data and write a model file")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from models.device import DEVICES
+
+__all__ = ["DEVICES", "LOSSES", "PROTOCOLS", "TrainConfig"]
+
 PROTOCOLS = ("subject-dependent", "loso", "cross-session")
 LOSSES = ("joint", "ce", "contrastive")
-DEVICES = ("auto", "cpu", "cuda")
 
 
 @dataclass
@@ -61,7 +64,6 @@ class TrainConfig:
     export: Path | None = None
     occlusion_windows: int = 256
     fresh: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.data, self.out = Path(self.data), Path(self.out)

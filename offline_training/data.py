@@ -12,10 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from offline_training.seed import SessionFile, read_trials
+from offline_training.seed import MAT_HEADER_BYTES, SessionFile, read_trials
 from offline_training.windows import SessionWindows, WindowPool, cut_windows
-
-MAT_HEADER_BYTES = 116
 
 
 def is_synthetic(path: Path) -> bool:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from models import SICLEER
-from offline_training.windows import Normaliser
+from models.network import SICLEER, network_input
+from models.preprocessing import Normalisation
 
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 3) -> np.ndarray:
@@ -33,7 +33,7 @@ def macro_f1(cm: np.ndarray) -> float:
 
 
 @torch.inference_mode()
-def occlusion_importance(net: SICLEER, windows: np.ndarray, y: np.ndarray, norm: Normaliser,
+def occlusion_importance(net: SICLEER, windows: np.ndarray, y: np.ndarray, norm: Normalisation,
                          device: torch.device, batch_size: int = 256) -> np.ndarray:
     """Drop of accuracy when each channel is replaced by its training mean.
 
@@ -46,7 +46,7 @@ def occlusion_importance(net: SICLEER, windows: np.ndarray, y: np.ndarray, norm:
         the channel helped), the unit of every accuracy in the report.
     """
     net.eval()
-    x_all = torch.from_numpy(norm.apply(windows)).to(device).transpose(1, 2)  # (n, T, C)
+    x_all = network_input(windows, norm, device)  # (n, T, C)
     y_t = torch.from_numpy(np.asarray(y)).to(device)
 
     def acc(occlude: int | None) -> float:

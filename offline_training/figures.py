@@ -26,7 +26,11 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon, Rectangle
 from matplotlib.ticker import MaxNLocator
-from scipy.spatial import ConvexHull
+
+from models.eeg.labels import normalize_label
+from models.eeg.montage import padded_hull, region_outline_groups
+from models.eeg.regions import FRONTAL, TEMPORAL
+from models.eeg.seed_layout import SEED_CHANNELS
 
 __all__ = [
     "FIGURE_FILES",
@@ -219,33 +223,13 @@ def plot_training_curves(folds: Sequence[dict[str, Any]], loss: str = "") -> Fig
 # --------------------------------------------------------------------- channel importance
 
 
-def _padded_hull(points: np.ndarray, pad: float) -> np.ndarray:
-    """Closed outline (m, 2) around 2-D ``points``, ``pad`` away from them (works if collinear)."""
-    angles = np.linspace(0.0, 2.0 * np.pi, 24, endpoint=False)
-    ring = pad * np.column_stack([np.cos(angles), np.sin(angles)])
-    cloud = (points[:, None, :] + ring[None, :, :]).reshape(-1, 2)
-    return cloud[ConvexHull(cloud).vertices]
-
-
-def _region_groups(names: Sequence[str], xy: np.ndarray) -> list[tuple[str, np.ndarray]]:
-    """(region, 2-D points) groups to outline: frontal, left temporal, right temporal."""
-    from offline_training.seed import FRONTAL, TEMPORAL
-
-    upper = [n.upper() for n in names]
-    groups = [("frontal", [i for i, n in enumerate(upper) if n in FRONTAL])]
-    temporal = [i for i, n in enumerate(upper) if n in TEMPORAL]
-    groups.append(("temporal", [i for i in temporal if xy[i, 0] < 0]))
-    groups.append(("temporal", [i for i in temporal if xy[i, 0] >= 0]))
-    return [(region, xy[idx]) for region, idx in groups if idx]
-
-
 def _outline_regions(ax: Axes, names: Sequence[str], xy: np.ndarray, pad: float) -> None:
     """Draw dashed outlines around the frontal and temporal electrodes, with a legend."""
     seen: set[str] = set()
-    for region, pts in _region_groups(names, xy):
+    for region, pts in region_outline_groups(names, xy):
         label = None if region in seen else f"{region} region"
         seen.add(region)
-        ax.add_patch(Polygon(_padded_hull(pts, pad), closed=True, fill=False, linestyle="--",
+        ax.add_patch(Polygon(padded_hull(pts, pad)[:-1], closed=True, fill=False, linestyle="--",
                              linewidth=1.6, edgecolor=_REGION_STYLE[region], label=label,
                              zorder=10))
     ax.legend(loc="upper left", bbox_to_anchor=(0.0, 1.0), fontsize=8, frameon=False)
@@ -287,10 +271,9 @@ def plot_channel_importance(importance: dict[str, Any]) -> Figure:
     """
     import mne
 
-    from offline_training.montage import topomap_info
-    from offline_training.seed import FRONTAL, SEED_CHANNELS, TEMPORAL
+    from models.eeg.montage import topomap_info
 
-    drops = dict(zip((c.upper() for c in importance["channels"]),
+    drops = dict(zip((normalize_label(c) for c in importance["channels"]),
                      _as_float_array(importance["accuracy_drop"]), strict=True))
     names = [c for c in SEED_CHANNELS if c in drops]
     values = 100.0 * np.nan_to_num(np.array([drops[c] for c in names]))

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from models.jsonable import jsonable
 from offline_training.figures import FIGURE_FILES, figures_with_data
-from offline_training.jsonable import jsonable
 
 __all__ = ["PUBLISHED", "canonical_protocol", "summarise_folds", "write_report"]
 
@@ -41,7 +41,7 @@ PUBLISHED: dict[str, list[tuple[str, float, float | None]]] = {
     ],
     "cross-session": [],
 }
-"""Published SEED accuracies (%) per protocol: (method, mean, std or None), from SEED_FORMAT.md."""
+"""Published SEED accuracies (%) by protocol, (method, mean, std or None): docs/SEED_FORMAT.md."""
 
 _PROTOCOL_ALIASES = {
     "subject-dependent": "subject-dependent", "dependent": "subject-dependent",
@@ -238,7 +238,8 @@ def _published_section(protocol: str, summary: dict[str, Any]) -> list[str]:
     if not published:
         reason = "cross-session" if protocol == "cross-session" else f"protocol {protocol!r}"
         return [*lines, f"No published numbers for {reason} in our reference table "
-                        "(SEED_FORMAT.md); compare with other runs of this project only.", ""]
+                        "(docs/SEED_FORMAT.md in the project); compare with other runs of "
+                        "this project only.", ""]
     rows = [[name, f"{mean:.2f}" + ("" if std is None else f" ± {std:.2f}")]
             for name, mean, std in published]
     rows.append(["**this run**", f"**{_pct(summary.get('accuracy_mean'))} ± "
@@ -267,15 +268,17 @@ def _confusion_section(summary: dict[str, Any], class_names: Sequence[str]) -> l
 
 def _importance_section(importance: dict[str, Any] | None) -> list[str]:
     """Top-10 channels by occlusion accuracy drop, with their region."""
-    from offline_training.seed import FRONTAL, TEMPORAL
+    from models.eeg.labels import normalize_label
+    from models.eeg.regions import FRONTAL, TEMPORAL, region_of
 
     if not importance or not importance.get("channels"):
         return []
     drops = [np.nan if d is None else float(d) for d in importance["accuracy_drop"]]
     ranked = sorted(((d, c) for c, d in zip(importance["channels"], drops, strict=True)
                      if math.isfinite(d)), reverse=True)[:10]
-    region = {**{c: "frontal" for c in FRONTAL}, **{c: "temporal" for c in TEMPORAL}}
-    rows = [[k, c, f"{100.0 * d:.2f}", region.get(c.upper(), "-")]
+    region = dict(zip(map(normalize_label, importance["channels"]),
+                      region_of(importance["channels"]), strict=True))
+    rows = [[k, c, f"{100.0 * d:.2f}", region[normalize_label(c)].replace("other", "-")]
             for k, (d, c) in enumerate(ranked, start=1)]
     n_region = sum(r[3] != "-" for r in rows)
     return [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
-import resource
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -14,8 +14,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from models import ModelMetadata, save_model
 from models.device import device_name, resolve_device
+from models.io import save_model
+from models.metadata import LossRecipe, ModelMetadata, Preprocessing
 from offline_training.config import TrainConfig
 from offline_training.data import WindowStore, is_synthetic
 from offline_training.evaluate import accuracy, confusion, macro_f1, occlusion_importance
@@ -29,7 +30,7 @@ from offline_training.seed import (
     read_labels,
 )
 from offline_training.train import fit, predict
-from offline_training.windows import Normaliser
+from offline_training.windows import fit_normalisation
 
 log = logging.getLogger("sicleer.train")
 
@@ -52,20 +53,17 @@ def _fold_worker(cfg: TrainConfig, index: int) -> None:
     device = resolve_device(cfg.device)
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)
-    store, folds = _plan(cfg)
+    _, store, folds = _plan(cfg)
     fold = folds[index]
-    entry = run_fold(fold, store, cfg, device, cfg.seed + index)
-    tmp = _fold_path(cfg, fold).with_suffix(".tmp")
-    tmp.write_text(json.dumps(entry))
-    tmp.replace(_fold_path(cfg, fold))
+    _write_fold(cfg, fold, run_fold(fold, store, cfg, device, cfg.seed + index))
 
 
 def run_fold_isolated(cfg: TrainConfig, index: int, fold: Fold) -> dict[str, Any]:
     """Run one fold in a fresh process and read back its result file.
 
     Each fold's memory goes back to the system when its process ends: in one long process
-    the resident size crept up by 0.2-0.4 GB a fold (measured on full-length sessions: 2.44,
-    2.79, 3.2 GB after 1, 2 and 4 folds), which 45 folds within 3 GB cannot afford.
+    the resident size crept up with every fold (docs/RESULTS.md), which 45 folds within the
+    3-GB bound cannot afford.
     """
     ctx = multiprocessing.get_context("spawn")
     proc = ctx.Process(target=_fold_worker, args=(cfg, index), name=f"fold-{fold.name}")
@@ -82,15 +80,30 @@ def run_fold_isolated(cfg: TrainConfig, index: int, fold: Fold) -> dict[str, Any
     return json.loads(_fold_path(cfg, fold).read_text())
 
 
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process or of its largest fold process so far, in MiB."""
+def peak_rss_mb() -> float | None:
+    """Peak resident memory of this process or of its largest fold process so far, in MiB.
+
+    None where the ``resource`` module does not exist (Windows).
+    """
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, children) / 1024
+    # Linux reports KiB, macOS bytes
+    return max(own, children) / (2**20 if sys.platform == "darwin" else 1024)
 
 
 def _fold_path(cfg: TrainConfig, fold: Fold) -> Path:
     return cfg.out / "folds" / f"{fold.name}.json"
+
+
+def _write_fold(cfg: TrainConfig, fold: Fold, entry: dict[str, Any]) -> None:
+    """Write a finished fold's result file (atomically: a resumed run never reads half)."""
+    tmp = _fold_path(cfg, fold).with_suffix(".tmp")
+    tmp.write_text(json.dumps(entry))
+    tmp.replace(_fold_path(cfg, fold))
 
 
 def _load_finished(cfg: TrainConfig, fold: Fold) -> dict[str, Any] | None:
@@ -116,7 +129,7 @@ def run_fold(fold: Fold, store: WindowStore, cfg: TrainConfig, device: torch.dev
     if len(train_pool) == 0 or len(test_pool) == 0:
         raise ValueError(f"fold {fold.name}: empty split ({len(train_pool)} train, "
                          f"{len(test_pool)} test windows); are the trials shorter than a window?")
-    norm = Normaliser.fit(train_pool)
+    norm = fit_normalisation(train_pool)
     net, history, seen = fit(train_pool, norm, cfg, device, seed, desc=fold.name)
     train_seconds = time.perf_counter() - t0
     probs = predict(net, test_pool, norm, device)
@@ -152,13 +165,13 @@ def export_model(cfg: TrainConfig, sessions: list[SessionFile], store: WindowSto
     if len(sessions) > 1 and store.cache_dir is None:  # never all sessions in memory at once
         store = WindowStore(store.labels, store.window, store.stride, cfg.out / "cache")
     pool = store.pool([(s, ALL_TRIALS) for s in sessions])
-    norm = Normaliser.fit(pool)
+    norm = fit_normalisation(pool)
     net, history, _ = fit(pool, norm, cfg, device, cfg.seed, desc="export")
     meta = ModelMetadata(
         config=net.cfg, channel_names=list(SEED_CHANNELS), sfreq=SEED_SFREQ,
-        window_samples=store.window, norm_mean=norm.mean.tolist(),
-        norm_std=norm.std.tolist(), demean_windows=norm.demean,
+        window_samples=store.window, preprocessing=Preprocessing(norm),
         class_names=list(CLASS_NAMES),
+        loss=LossRecipe(cfg.loss, cfg.lambda_ce, cfg.alpha, cfg.mask),
         protocol=(f"trained on all trials of {len(sessions)} session(s); evaluated with "
                   f"{cfg.protocol}"),
         metrics={k: summary.get(k) for k in ("accuracy_mean", "accuracy_std",
@@ -171,15 +184,16 @@ def export_model(cfg: TrainConfig, sessions: list[SessionFile], store: WindowSto
     return save_model(cfg.export, net.cpu(), meta)
 
 
-def _plan(cfg: TrainConfig) -> tuple[WindowStore, list[Fold]]:
-    """The window store and the folds of ``cfg`` (the same in the parent and each worker)."""
+def _plan(cfg: TrainConfig) -> tuple[list[SessionFile], WindowStore, list[Fold]]:
+    """The sessions, window store and folds of ``cfg`` (the same in the parent and each
+    worker)."""
     sessions = select_sessions(cfg)
     labels = read_labels(cfg.data)
     window = round(cfg.window_seconds * SEED_SFREQ)
     stride = round(cfg.stride * SEED_SFREQ)
     pooled = cfg.protocol != "subject-dependent"
     store = WindowStore(labels, window, stride, cfg.out / "cache" if pooled else None)
-    return store, make_folds(sessions, cfg.protocol)
+    return sessions, store, make_folds(sessions, cfg.protocol)
 
 
 def run(cfg: TrainConfig) -> dict[str, Any]:
@@ -195,8 +209,7 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     device = resolve_device(cfg.device)
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)
-    sessions = select_sessions(cfg)
-    store, folds = _plan(cfg)
+    sessions, store, folds = _plan(cfg)
     synthetic = any(is_synthetic(s.path) for s in sessions)
     cfg.out.mkdir(parents=True, exist_ok=True)
     (cfg.out / "folds").mkdir(exist_ok=True)
@@ -211,9 +224,7 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
             entry = run_fold_isolated(cfg, k, fold)
         elif entry is None:  # a single fold: no need for a second process
             entry = run_fold(fold, store, cfg, device, cfg.seed + k)
-            tmp = _fold_path(cfg, fold).with_suffix(".tmp")
-            tmp.write_text(json.dumps(entry))
-            tmp.replace(_fold_path(cfg, fold))
+            _write_fold(cfg, fold, entry)
         results.append(entry)
         mean = np.mean([r["accuracy"] for r in results])
         bar.set_postfix(last=f"{100 * entry['accuracy']:.1f}%", mean=f"{100 * mean:.1f}%")

@@ -1,6 +1,6 @@
 """SEED dataset format: the one module that knows how SEED files are laid out.
 
-Layout (see ``SEED_FORMAT.md``)::
+Layout (see ``docs/SEED_FORMAT.md``)::
 
     SEED/ (or SEED_EEG/)
       Preprocessed_EEG/
@@ -22,45 +22,26 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
+from models.eeg.seed_layout import SEED_CHANNELS, SEED_CLASS_NAMES, SEED_SFREQ
+
 __all__ = [
     "CLASS_NAMES",
-    "FRONTAL",
+    "MAT_HEADER_BYTES",
     "N_TRIALS",
     "SEED_CHANNELS",
     "SEED_LABELS",
     "SEED_SFREQ",
-    "TEMPORAL",
+    "SESSION_FILE_RE",
     "TRIAL_SECONDS",
     "SeedFormatError",
     "SessionFile",
     "find_label_file",
     "find_sessions",
+    "parse_numbers",
     "read_labels",
     "read_trials",
     "trial_keys",
 ]
-
-SEED_CHANNELS: tuple[str, ...] = (
-    "FP1", "FPZ", "FP2", "AF3", "AF4", "F7", "F5", "F3", "F1", "FZ",
-    "F2", "F4", "F6", "F8", "FT7", "FC5", "FC3", "FC1", "FCZ", "FC2",
-    "FC4", "FC6", "FT8", "T7", "C5", "C3", "C1", "CZ", "C2", "C4",
-    "C6", "T8", "TP7", "CP5", "CP3", "CP1", "CPZ", "CP2", "CP4", "CP6",
-    "TP8", "P7", "P5", "P3", "P1", "PZ", "P2", "P4", "P6", "P8",
-    "PO7", "PO5", "PO3", "POZ", "PO4", "PO6", "PO8", "CB1", "O1", "OZ",
-    "O2", "CB2",
-)  # fmt: skip
-"""The 62 SEED channel names, upper case, in file (row) order."""
-
-FRONTAL: tuple[str, ...] = (
-    "FP1", "FPZ", "FP2", "AF3", "AF4", "F7", "F5", "F3", "F1", "FZ", "F2", "F4", "F6", "F8",
-)  # fmt: skip
-"""Frontal region used by the app."""
-
-TEMPORAL: tuple[str, ...] = ("FT7", "FT8", "T7", "T8", "TP7", "TP8")
-"""Lateral temporal region used by the app."""
-
-SEED_SFREQ: float = 200.0
-"""Sampling rate of Preprocessed_EEG arrays, in Hz."""
 
 TRIAL_SECONDS: tuple[int, ...] = (
     235, 233, 206, 238, 185, 195, 237, 216, 265, 237, 235, 233, 235, 238, 206,
@@ -70,17 +51,44 @@ TRIAL_SECONDS: tuple[int, ...] = (
 SEED_LABELS: tuple[int, ...] = (1, 0, -1, -1, 0, 1, -1, 0, 1, 1, 0, -1, 0, 1, -1)
 """SEED label of each trial: -1 negative, 0 neutral, 1 positive (same for every session)."""
 
-CLASS_NAMES: tuple[str, ...] = ("negative", "neutral", "positive")
+CLASS_NAMES: tuple[str, ...] = SEED_CLASS_NAMES
 """Class names by class index (class = SEED label + 1)."""
 
 N_TRIALS = 15
+MAT_HEADER_BYTES = 116
+"""Length of the descriptive text at the start of a MATLAB v5 file (where synth marks itself)."""
 DATA_DIRNAME = "Preprocessed_EEG"
 LABEL_FILENAME = "label.mat"
 LABEL_KEY = "label"
 
-_SESSION_RE = re.compile(r"^(\d+)_(\d{8})\.mat$")
+SESSION_FILE_RE = re.compile(r"^(\d+)_(\d{8})\.mat$")
+"""A session file name: groups (subject, YYYYMMDD date)."""
 _TRIAL_RE = re.compile(r"^.+_eeg(\d+)$")
 _EXPECTED = "files named <subject>_<YYYYMMDD>.mat (e.g. 1_20131027.mat)"
+
+
+def parse_numbers(text: str) -> list[int]:
+    """Parse a selection of 1-based numbers: ``"1-3,7"`` -> ``[1, 2, 3, 7]``.
+
+    Used for ``--subjects``, ``--sessions`` and ``--trials``. Spaces are ignored; the result is
+    sorted and de-duplicated.
+
+    Raises:
+        ValueError: an empty part, text other than numbers and ranges, a number below 1 or a
+            decreasing range; the message quotes the text.
+    """
+    numbers: set[int] = set()
+    for part in text.replace(" ", "").split(","):
+        match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if match is None:
+            raise ValueError(f"{text!r} is not a list of numbers such as '1-3,7'")
+        first = int(match.group(1))
+        last = int(match.group(2) or first)
+        if first < 1 or last < first:
+            raise ValueError(f"invalid range {part!r} in {text!r}: numbers start at 1 and "
+                             "ranges go upwards")
+        numbers.update(range(first, last + 1))
+    return sorted(numbers)
 
 
 class SeedFormatError(ValueError):
@@ -116,7 +124,7 @@ def _data_dir(root: str | Path) -> Path:
     candidates = [root, root / DATA_DIRNAME]
     candidates += [root / name / DATA_DIRNAME for name in ("SEED", "SEED_EEG")]
     for folder in candidates:
-        if folder.is_dir() and any(_SESSION_RE.match(p.name) for p in folder.iterdir()):
+        if folder.is_dir() and any(SESSION_FILE_RE.match(p.name) for p in folder.iterdir()):
             return folder
     raise SeedFormatError(
         f"no SEED session files in {root} or {root / DATA_DIRNAME}: expected {_EXPECTED}"
@@ -140,7 +148,7 @@ def find_sessions(root: str | Path) -> list[SessionFile]:
     folder = _data_dir(root)
     by_subject: dict[int, list[tuple[str, Path]]] = {}
     for path in folder.iterdir():
-        match = _SESSION_RE.match(path.name)
+        match = SESSION_FILE_RE.match(path.name)
         if match and path.is_file():
             by_subject.setdefault(int(match.group(1)), []).append((match.group(2), path))
     sessions: list[SessionFile] = []

@@ -31,10 +31,14 @@ import scipy.fft
 import scipy.io
 from scipy.special import expit
 
+from models.eeg.bands import BANDS
+from models.eeg.regions import TEMPORAL
 from offline_training.seed import (
+    MAT_HEADER_BYTES,
     SEED_CHANNELS,
     SEED_LABELS,
     SEED_SFREQ,
+    SESSION_FILE_RE,
     TRIAL_SECONDS,
 )
 
@@ -60,15 +64,6 @@ SEED_PREFIXES: tuple[str, ...] = (
 """Real-style key prefixes, one per subject (subject 1 -> djc, ...)."""
 
 N_CH = len(SEED_CHANNELS)
-_SESSION_RE = re.compile(r"^(\d+)_(\d{8})\.mat$")
-_BANDS: dict[str, tuple[float, float]] = {
-    "delta": (1.0, 4.0),
-    "theta": (4.0, 8.0),
-    "alpha": (8.0, 14.0),
-    "beta": (14.0, 31.0),
-    "gamma": (31.0, 50.0),
-}
-_MAT_HEADER_BYTES = 116  # descriptive text at the start of a MATLAB v5 file
 
 # Strength of the model's parts (dimensionless unless stated); tuned so that a per-session
 # classifier on 1-s band-power windows lands around 70-95 % on trials 10-15.
@@ -110,7 +105,7 @@ def _mixing_matrix(xy: np.ndarray, width: float = 0.7) -> np.ndarray:
 def _region_weights(xy: np.ndarray) -> dict[str, np.ndarray]:
     """Smooth 0..1 weights of each channel, shape (62,), for the regions the model uses."""
     x, y = xy[:, 0], xy[:, 1]
-    temporal = xy[[SEED_CHANNELS.index(c) for c in ("FT7", "FT8", "T7", "T8", "TP7", "TP8")]]
+    temporal = xy[[SEED_CHANNELS.index(c) for c in TEMPORAL]]
     d2_temporal = ((xy[:, None, :] - temporal[None]) ** 2).sum(-1).min(1)
     return {
         "temporal": np.exp(-d2_temporal / (2 * 0.8**2)),
@@ -192,7 +187,7 @@ def _session_params(seed: int, subject: int, session: int) -> _SessionParams:
 
 def _band_mask(freqs: np.ndarray, band: str, edge: float = 0.5) -> np.ndarray:
     """Smooth 0..1 mask of a frequency band, same shape as ``freqs`` (Hz)."""
-    lo, hi = _BANDS[band]
+    lo, hi = BANDS[band]
     return expit((freqs - lo) / edge) * expit((hi - freqs) / edge)
 
 
@@ -265,10 +260,10 @@ def _psds(
     alpha_f = subject.alpha_freq + session.alpha_shift
     alpha = np.exp(-((freqs - alpha_f) ** 2) / (2 * 1.0**2))
     alpha = subject.alpha_level * regions["occipital"] * alpha[None, :]
-    masks = {band: _band_mask(freqs, band) for band in _BANDS}
+    masks = {band: _band_mask(freqs, band) for band in BANDS}
     # Per-trial band-power changes, spatially smooth, unrelated to emotion.
-    field = (_MIX @ rng.standard_normal((N_CH, len(_BANDS)))).astype(np.float32)
-    log_jitter = _TRIAL_JITTER * field @ np.stack([masks[b] for b in _BANDS])
+    field = (_MIX @ rng.standard_normal((N_CH, len(BANDS)))).astype(np.float32)
+    log_jitter = _TRIAL_JITTER * field @ np.stack([masks[b] for b in BANDS])
     background = (pink + alpha) * np.exp(log_jitter)
 
     gain = _EMOTION_GAIN * float(subject.emotion_gain[label + 1] * session.emotion_gain[label + 1])
@@ -379,7 +374,7 @@ def generate_session(
 def _header_text(detail: str) -> bytes:
     text = f"MATLAB 5.0 MAT-file. SYNTHETIC SEED-format EEG by {SYNTH_TAG}, not SEED data. "
     text += detail
-    return text.encode("ascii")[:_MAT_HEADER_BYTES].ljust(_MAT_HEADER_BYTES)
+    return text.encode("ascii")[:MAT_HEADER_BYTES].ljust(MAT_HEADER_BYTES)
 
 
 def _savemat_tagged(path: Path, items: Iterator[tuple[str, np.ndarray]], detail: str) -> Path:
@@ -426,12 +421,13 @@ def _readme_text(subjects: Sequence[int], n_sessions: int, seed: int) -> str:
 
 def _is_synthetic(path: Path) -> bool:
     with path.open("rb") as stream:
-        return SYNTH_TAG.encode() in stream.read(_MAT_HEADER_BYTES)
+        return SYNTH_TAG.encode() in stream.read(MAT_HEADER_BYTES)
 
 
 def _clear_previous(folder: Path, overwrite: bool) -> None:
     """Refuse to write into a folder with session files, or remove earlier synthetic ones."""
-    existing = [p for p in folder.iterdir() if _SESSION_RE.match(p.name) or p.name == "label.mat"]
+    existing = [p for p in folder.iterdir()
+                if SESSION_FILE_RE.match(p.name) or p.name == "label.mat"]
     if not existing:
         return
     if not overwrite:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from offline_training.seed import TRIAL_SECONDS
+from offline_training.seed import TRIAL_SECONDS, parse_numbers
 from offline_training.synth import generate_seed_folder
 
 _EPILOG = """\
@@ -25,22 +25,11 @@ label.mat and readme.txt. Every file is marked SYNTHETIC in its header.
 
 
 def parse_subjects(text: str) -> list[int]:
-    """Parse "1-3", "1,4,7" or "1-3,7" into distinct subject numbers >= 1, in the order given."""
-    subjects: list[int] = []
+    """argparse type: ``"1-3"``, ``"1,4,7"`` or ``"1-3,7"`` -> sorted distinct numbers >= 1."""
     try:
-        for part in text.split(","):
-            lo, _, hi = part.strip().partition("-")
-            first, last = int(lo), int(hi or lo)
-            if last < first:
-                raise ValueError
-            subjects += [s for s in range(first, last + 1) if s not in subjects]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"invalid subjects {text!r}: use e.g. '1-3' or '1,4,7'"
-        ) from None
-    if not subjects or min(subjects) < 1:
-        raise argparse.ArgumentTypeError(f"invalid subjects {text!r}: numbers start at 1")
-    return subjects
+        return parse_numbers(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"invalid subjects: {exc}") from None
 
 
 def parse_trial_seconds(text: str) -> float | list[float]:

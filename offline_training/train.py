@@ -12,16 +12,13 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from models import (
-    SICLEER,
-    ModelConfig,
-    hierarchical_contrastive_loss,
-    overlap_parts,
-    plan_crops,
-    take_crops,
-)
+from models.config import ModelConfig
+from models.crops import overlap_parts, plan_crops, take_crops
+from models.losses import hierarchical_contrastive_loss
+from models.network import SICLEER, network_input
+from models.preprocessing import Normalisation
 from offline_training.config import TrainConfig
-from offline_training.windows import Normaliser, WindowPool
+from offline_training.windows import WindowPool
 
 
 @dataclass
@@ -57,11 +54,6 @@ def _autocast(device: torch.device) -> contextlib.AbstractContextManager:
     return contextlib.nullcontext()
 
 
-def _to_input(windows: np.ndarray, norm: Normaliser, device: torch.device) -> torch.Tensor:
-    """(batch, C, T) microvolts -> (batch, T, C) normalised tensor on ``device``."""
-    return torch.from_numpy(norm.apply(windows)).to(device).transpose(1, 2)
-
-
 def contrastive_step(net: SICLEER, x: torch.Tensor, cfg: TrainConfig,
                      rng: np.random.Generator) -> torch.Tensor:
     """Hierarchical contrastive loss of two random overlapping crops of each window.
@@ -77,7 +69,7 @@ def contrastive_step(net: SICLEER, x: torch.Tensor, cfg: TrainConfig,
     return hierarchical_contrastive_loss(o1.float(), o2.float(), alpha=cfg.alpha)
 
 
-def _run_epochs(net: SICLEER, pool: WindowPool, norm: Normaliser, cfg: TrainConfig,
+def _run_epochs(net: SICLEER, pool: WindowPool, norm: Normalisation, cfg: TrainConfig,
                 device: torch.device, rng: np.random.Generator, epochs: int, mode: str,
                 history: History, desc: str, epoch_offset: int = 0,
                 on_epoch: Callable[[int], None] | None = None) -> int:
@@ -95,7 +87,7 @@ def _run_epochs(net: SICLEER, pool: WindowPool, norm: Normaliser, cfg: TrainConf
         for _, xb, yb in pool.batches(cfg.batch_size, rng):
             if len(yb) < 2 and mode in ("joint", "contrastive"):
                 continue  # a contrastive batch needs a partner; the remainder is skipped
-            x = _to_input(xb, norm, device)
+            x = network_input(xb, norm, device)
             y = torch.from_numpy(yb).to(device)
             with _autocast(device):
                 hcl = contrastive_step(net, x, cfg, rng) if mode in ("joint", "contrastive") \
@@ -137,7 +129,7 @@ def _run_epochs(net: SICLEER, pool: WindowPool, norm: Normaliser, cfg: TrainConf
     return seen
 
 
-def fit(pool: WindowPool, norm: Normaliser, cfg: TrainConfig, device: torch.device,
+def fit(pool: WindowPool, norm: Normalisation, cfg: TrainConfig, device: torch.device,
         seed: int, desc: str = "train") -> tuple[SICLEER, History, int]:
     """Train a fresh network on ``pool``.
 
@@ -162,7 +154,7 @@ def fit(pool: WindowPool, norm: Normaliser, cfg: TrainConfig, device: torch.devi
 
 
 @torch.inference_mode()
-def predict(net: SICLEER, pool: WindowPool, norm: Normaliser, device: torch.device,
+def predict(net: SICLEER, pool: WindowPool, norm: Normalisation, device: torch.device,
             batch_size: int = 256, occlude: int | None = None) -> np.ndarray:
     """Class probabilities of every window of ``pool``: (n_windows, n_classes).
 
@@ -171,7 +163,7 @@ def predict(net: SICLEER, pool: WindowPool, norm: Normaliser, device: torch.devi
     net.eval()
     out = []
     for _, xb, _ in pool.batches(batch_size):
-        x = _to_input(xb, norm, device)
+        x = network_input(xb, norm, device)
         if occlude is not None:
             x[:, :, occlude] = 0
         with _autocast(device):

@@ -1,4 +1,4 @@
-"""Cutting trials into windows, pooling windows across sessions, per-channel normalisation."""
+"""Cutting trials into windows, pooling windows across sessions, fitting the normalisation."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from models.preprocessing import Normalisation
 
 
 def window_starts(n_samples: int, window: int, stride: int) -> np.ndarray:
@@ -102,47 +104,34 @@ class WindowPool:
             yield idx, self.take(idx), self.y[idx]
 
 
-@dataclass(frozen=True)
-class Normaliser:
-    """Per-channel scaling fitted on training windows.
+def fit_normalisation(pool: WindowPool, demean: bool = True, chunk: int = 2048) -> Normalisation:
+    """Fit the per-channel normalisation on every sample of ``pool``.
 
-    With ``demean`` (the default) every window first loses its own per-channel mean, which
-    makes the model blind to DC offsets and slow drifts (amplifiers differ there, and a live
-    causal high-pass never removes them exactly as offline data did); then each channel is
-    divided by its training standard deviation. Without it, the training mean is subtracted.
+    See :class:`models.preprocessing.Normalisation` for what it does to a window. Read in
+    chunks of ``chunk`` windows, so memory maps stay cheap.
 
-    Attributes:
-        mean, std: (n_channels,) float64, microvolts (mean is zero when ``demean``).
-        demean: subtract each window's own per-channel mean.
+    Returns:
+        ``mean`` (zeros when ``demean``) and ``std`` (n_channels,) in microvolts; a channel
+        without variance gets ``std`` 1.
+
+    Raises:
+        ValueError: ``pool`` is empty.
     """
-
-    mean: np.ndarray
-    std: np.ndarray
-    demean: bool = True
-
-    @classmethod
-    def fit(cls, pool: WindowPool, demean: bool = True, chunk: int = 2048) -> Normaliser:
-        """Fit on every sample of ``pool`` (read in chunks, so memory maps stay cheap)."""
-        if len(pool) == 0:
-            raise ValueError("cannot fit a normaliser on an empty training set")
-        n_ch = pool.shape[0]
-        total = np.zeros(n_ch)
-        total_sq = np.zeros(n_ch)
-        count = 0
-        for start in range(0, len(pool), chunk):
-            x = pool.take(np.arange(start, min(start + chunk, len(pool)))).astype(np.float64)
-            if demean:
-                x -= x.mean(axis=2, keepdims=True)
-            total += x.sum(axis=(0, 2))
-            total_sq += np.square(x).sum(axis=(0, 2))
-            count += x.shape[0] * x.shape[2]
-        mean = total / count
-        std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
+    if len(pool) == 0:
+        raise ValueError("cannot fit a normaliser on an empty training set")
+    n_ch = pool.shape[0]
+    total = np.zeros(n_ch)
+    total_sq = np.zeros(n_ch)
+    count = 0
+    for start in range(0, len(pool), chunk):
+        x = pool.take(np.arange(start, min(start + chunk, len(pool)))).astype(np.float64)
         if demean:
-            mean = np.zeros(n_ch)
-        return cls(mean=mean, std=np.where(std > 1e-6, std, 1.0), demean=demean)
-
-    def apply(self, x: np.ndarray) -> np.ndarray:
-        """(batch, n_channels, T) microvolts -> normalised float32 (same shape)."""
-        centre = x.mean(axis=-1, keepdims=True) if self.demean else self.mean[:, None]
-        return ((x - centre) / self.std[:, None]).astype(np.float32)
+            x -= x.mean(axis=2, keepdims=True)
+        total += x.sum(axis=(0, 2))
+        total_sq += np.square(x).sum(axis=(0, 2))
+        count += x.shape[0] * x.shape[2]
+    mean = total / count
+    std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
+    if demean:
+        mean = np.zeros(n_ch)
+    return Normalisation(mean=mean, std=np.where(std > 1e-6, std, 1.0), demean=demean)

@@ -15,16 +15,19 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from .main_window import EngineFactory, MainWindow, StreamLister
+from bci_app.engine.config import EngineConfig
+from bci_app.engine.contract import EngineFactory, EngineLike, StreamLister
+
+from .main_window import MainWindow
 
 __all__ = ["apply_theme", "real_engine_factory", "run_gui"]
 
 WINDOW_SIZE = (1680, 1000)
 
 
-def real_engine_factory(config: Any) -> Any:
+def real_engine_factory(config: EngineConfig) -> EngineLike:
     """Build ``bci_app.engine.Engine(config)`` (imported here: the GUI works without it)."""
-    from bci_app.engine import Engine
+    from bci_app.engine.engine import Engine
 
     return Engine(config)
 
@@ -51,7 +54,7 @@ def apply_theme(app: QtWidgets.QApplication) -> None:
     app.setFont(font)
 
 
-def run_gui(config: Any, screenshot: Path | None = None, duration: float | None = None, *,
+def run_gui(config: EngineConfig, screenshot: Path | None = None, duration: float | None = None, *,
             engine_factory: EngineFactory | None = None,
             stream_lister: StreamLister | None = None) -> int:
     """Open the live window on ``config`` and run the Qt event loop.
@@ -62,7 +65,7 @@ def run_gui(config: Any, screenshot: Path | None = None, duration: float | None 
         duration: seconds to run before exiting (default 10 s with ``screenshot``; without it,
             None runs until the window is closed).
         engine_factory: builds the engine (default ``bci_app.engine.Engine``).
-        stream_lister: LSL discovery (default ``bci_app.streams.list_streams``).
+        stream_lister: LSL discovery (default ``bci_app.lsl.streams.list_streams``).
 
     Returns:
         Exit code: 0, or 1 when the screenshot could not be written.
@@ -114,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     factory: EngineFactory = real_engine_factory
     lister: StreamLister | None = None
     if args.demo_fake:
-        def factory(cfg: Any) -> Any:
+        def factory(cfg: EngineConfig) -> EngineLike:
             engine = FakeEngine(cfg, n_interpolated=2)
             if args.lost_at is not None:
                 threading_timer(args.lost_at, lambda: engine.simulate_loss(3.0))

@@ -16,14 +16,17 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
-from bci_app.config import EngineConfig
-from bci_app.engine import EngineStatus, WindowResult
-from offline_training.seed import CLASS_NAMES, FRONTAL, SEED_CHANNELS, TEMPORAL
+from bci_app.engine.config import EngineConfig
+from bci_app.engine.state import EngineState, EngineStatus, StreamLink, WindowResult
+from bci_app.session.stats import StatsSnapshot
+from models.eeg.regions import region_rows
+from models.eeg.seed_layout import SEED_CHANNELS, SEED_CLASS_NAMES
 
 __all__ = ["FakeEngine", "default_config"]
 
@@ -88,7 +91,7 @@ class FakeEngine:
                  fail: str | None = None, n_interpolated: int = 0, seed: int = 0) -> None:
         self.config = config
         self.channel_names: list[str] = list(SEED_CHANNELS[:n_channels])
-        self.class_names: list[str] = list(CLASS_NAMES)
+        self.class_names: list[str] = list(SEED_CLASS_NAMES)
         self.meta = SimpleNamespace(channel_names=self.channel_names, sfreq=sfreq,
                                     window_samples=int(sfreq), synthetic=True,
                                     class_names=self.class_names)
@@ -100,20 +103,19 @@ class FakeEngine:
                                    tuple(self.channel_names))
         self._lock = threading.Lock()
         self._results: deque[WindowResult] = deque(maxlen=10_000)
-        self._status = EngineStatus(
+        self._state, self._message = EngineState.IDLE, ""
+        self._link = StreamLink(
             stream_name=config.stream or "fake-eeg", host="localhost", sfreq=sfreq,
-            n_matched=n_channels - n_interpolated, n_interpolated=n_interpolated,
-            interpolated=self.channel_names[-n_interpolated:] if n_interpolated else [],
-            device="CPU (fake)")
+            n_stream_channels=n_channels, n_matched=n_channels - n_interpolated,
+            interpolated=tuple(self.channel_names[-n_interpolated:]) if n_interpolated else ())
+        self._stats = StatsSnapshot()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._t0 = 0.0  # clock time when samples start to flow
         self._frozen_at: float | None = None  # clock time the stream froze (lost)
         self._frozen_total = 0.0
         self._loss_until = 0.0
-        idx = {n: i for i, n in enumerate(self.channel_names)}
-        self._regions = {"frontal": [idx[n] for n in FRONTAL if n in idx],
-                         "temporal": [idx[n] for n in TEMPORAL if n in idx]}
+        self._regions = region_rows(self.channel_names)
         self._latencies: deque[float] = deque(maxlen=400)
         self._hits = 0
         self._scored = 0
@@ -123,7 +125,7 @@ class FakeEngine:
         """Start the background thread (returns at once)."""
         if self._thread is not None:
             return
-        self._set(state="connecting", message="resolving stream")
+        self._set(EngineState.CONNECTING, "resolving stream")
         self._thread = threading.Thread(target=self._run, name="fake-engine", daemon=True)
         self._thread.start()
 
@@ -134,15 +136,14 @@ class FakeEngine:
             self._thread.join(timeout)
         time.sleep(self._stop_delay)
         with self._lock:
-            if self._status.state != "error":
-                self._status.state, self._status.message = "stopped", ""
+            if self._state != EngineState.ERROR:
+                self._state, self._message = EngineState.STOPPED, ""
 
     def status(self) -> EngineStatus:
         """A snapshot of the engine status."""
         with self._lock:
-            snap = EngineStatus(**vars(self._status))
-            snap.interpolated = list(snap.interpolated)
-            return snap
+            return EngineStatus(self._state, self._message, "CPU (fake)", False, self._link,
+                                self._stats)
 
     def drain_results(self) -> list[WindowResult]:
         """Results produced since the last call (thread-safe)."""
@@ -169,10 +170,9 @@ class FakeEngine:
             self._loss_until = time.perf_counter() + seconds
 
     # -- internals --------------------------------------------------------------------------
-    def _set(self, **fields: Any) -> None:
+    def _set(self, state: EngineState, message: str = "") -> None:
         with self._lock:
-            for k, v in fields.items():
-                setattr(self._status, k, v)
+            self._state, self._message = state, message
 
     def _stream_time(self) -> float:
         """Seconds of samples delivered so far (call with the lock held)."""
@@ -185,14 +185,14 @@ class FakeEngine:
         if self._stop.wait(self._start_delay):
             return
         if self._fail:
-            self._set(state="error", message=self._fail)
+            self._set(EngineState.ERROR, self._fail)
             return
         with self._lock:
             self._t0 = time.perf_counter()
-            self._status.state, self._status.message = "warming up", "filling the first window"
+            self._state, self._message = EngineState.WARMING_UP, "filling the first window"
         if self._stop.wait(self._warmup):
             return
-        self._set(state="running", message="")
+        self._set(EngineState.RUNNING)
         hop = float(self.config.hop)
         smoothed = np.full(3, 1 / 3)
         next_t = time.perf_counter()
@@ -213,7 +213,7 @@ class FakeEngine:
             self._publish(result)
             if duration and stream_t >= duration:
                 break
-        self._set(state="stopped")
+        self._set(EngineState.STOPPED)
 
     def _handle_loss(self) -> bool:
         """Update lost/reconnecting state; True while no samples flow."""
@@ -226,16 +226,18 @@ class FakeEngine:
                 lost_for = now - self._frozen_at
                 lost_after = float(getattr(self.config, "lost_after", 1.0))
                 if lost_for >= lost_after:
-                    self._status.state = "lost" if lost_for < 2 * lost_after else "reconnecting"
-                    self._status.message = f"no samples for {lost_for:.1f} s"
+                    self._state = (EngineState.LOST if lost_for < 2 * lost_after
+                                   else EngineState.RECONNECTING)
+                    self._message = f"no samples for {lost_for:.1f} s"
                 return True
             if self._frozen_at is not None:
                 gap = now - self._frozen_at
                 self._frozen_total += gap
                 self._frozen_at = None
-                self._status.samples_lost += int(gap * self._sfreq)
-                self._status.reconnects += 1
-                self._status.state, self._status.message = "running", ""
+                st = self._stats
+                self._stats = replace(st, samples_lost=st.samples_lost + int(gap * self._sfreq),
+                                      reconnects=st.reconnects + 1)
+                self._state, self._message = EngineState.RUNNING, ""
         return False
 
     def _make_result(self, t: float, smoothed: np.ndarray, alpha: float) -> WindowResult:
@@ -274,10 +276,9 @@ class FakeEngine:
             self._hits += int(r.predicted == r.truth)
         with self._lock:
             self._results.append(r)
-            s = self._status
-            s.latency_p50 = float(np.percentile(lat, 50))
-            s.latency_p95 = float(np.percentile(lat, 95))
-            s.inference_ms = r.inference_ms
-            s.windows_predicted += 1
-            s.online_accuracy = self._hits / self._scored if self._scored else None
-
+            self._stats = replace(
+                self._stats, latency_p50=float(np.percentile(lat, 50)),
+                latency_p95=float(np.percentile(lat, 95)), inference_ms=r.inference_ms,
+                windows_predicted=self._stats.windows_predicted + 1,
+                online_accuracy=self._hits / self._scored if self._scored else None,
+                n_with_truth=self._scored)

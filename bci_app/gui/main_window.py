@@ -9,53 +9,35 @@ thread whose outcome comes back through a queued Qt signal, so the GUI thread ne
 from __future__ import annotations
 
 import dataclasses
-import json
 import threading
 import time
 import traceback
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from bci_app.engine.config import EngineConfig
+from bci_app.engine.contract import EngineFactory, EngineLike, StreamLister
+from bci_app.engine.state import EngineState, EngineStatus
 from bci_app.heap import freeze_heap
-from offline_training.seed import SEED_CHANNELS
+from models.eeg.seed_layout import SEED_CHANNELS, SEED_CLASS_NAMES
+from models.metadata import ModelFileError, read_metadata
 
 from .plots import BandPowerPanel, HeadMapPanel, RingBuffer, TracesPanel, TrajectoryPanel
-from .widgets import ModelInfo, SettingsDialog, StatusPanel, TopBar
+from .widgets import STARTING, STOPPING, ModelInfo, SettingsDialog, StatusPanel, TopBar
 
-__all__ = [
-    "EngineLike",
-    "MainWindow",
-    "read_model_info",
-]
+if TYPE_CHECKING:
+    from bci_app.lsl.streams import StreamDescription
 
-_DEFAULT_CLASSES = ("negative", "neutral", "positive")
+__all__ = ["MainWindow", "read_model_info"]
 
-
-class EngineLike(Protocol):
-    """The part of ``bci_app.engine.Engine`` the window uses (see docs/CONTRACTS.md)."""
-
-    channel_names: list[str]
-    class_names: list[str]
-
-    def start(self) -> None: ...
-    def stop(self, timeout: float = ...) -> None: ...
-    def status(self) -> Any: ...
-    def drain_results(self) -> list[Any]: ...
-    def recent_samples(self, seconds: float) -> tuple[np.ndarray, np.ndarray]: ...
-
-
-EngineFactory = Callable[[Any], EngineLike]
-StreamLister = Callable[[], list[Any]]
-
-
-def _default_stream_lister() -> list[Any]:
-    """LSL discovery through ``bci_app.streams.list_streams`` (imported on first use)."""
-    from bci_app.streams import list_streams
+def _default_stream_lister() -> list[StreamDescription]:
+    """LSL discovery through ``bci_app.lsl.streams.list_streams`` (imported on first use)."""
+    from bci_app.lsl.streams import list_streams
 
     return list_streams(timeout=1.0)
 
@@ -63,18 +45,12 @@ def _default_stream_lister() -> list[Any]:
 def read_model_info(path: Path) -> ModelInfo:
     """Read a model file's metadata header only (no weights, no torch): synthetic or trained."""
     try:
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="numpy") as f:
-            header = f.metadata() or {}
-        meta = json.loads(header["sicleer"])
-        cfg = meta.get("config", {})
-        win = meta.get("window_samples", 0) / max(meta.get("sfreq", 1.0), 1e-9)
-        summary = (f"{cfg.get('n_channels', '?')} ch · {meta.get('sfreq', 0):g} Hz · "
-                   f"{win:g} s windows · {meta.get('protocol', '') or 'protocol n/a'}")
-        return ModelInfo(Path(path), bool(meta.get("synthetic", False)), summary)
-    except Exception as exc:  # any unreadable file is reported, never raised
-        return ModelInfo(Path(path), None, "", error=f"{type(exc).__name__}: {exc}")
+        meta = read_metadata(path)
+    except (ModelFileError, OSError) as exc:  # an unreadable file is reported, never raised
+        return ModelInfo(Path(path), None, "", error=str(exc))
+    summary = (f"{meta.config.n_channels} ch · {meta.sfreq:g} Hz · "
+               f"{meta.window_seconds:g} s windows · {meta.protocol or 'protocol n/a'}")
+    return ModelInfo(Path(path), meta.synthetic, summary)
 
 
 class _Bridge(QtCore.QObject):
@@ -94,7 +70,7 @@ class MainWindow(QtWidgets.QMainWindow):
         engine_factory: builds an engine from an ``EngineConfig`` (``bci_app.engine.Engine`` or
             a fake with the same methods). Called in a worker thread.
         config: initial ``EngineConfig``; the window edits copies (``dataclasses.replace``).
-        stream_lister: returns the LSL streams (default ``bci_app.streams.list_streams``);
+        stream_lister: returns the LSL streams (default ``bci_app.lsl.streams.list_streams``);
             called in a worker thread.
         autostart: start the engine as soon as the window exists.
         refresh_hz: plot refresh rate.
@@ -104,7 +80,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     closed = QtCore.Signal()
 
-    def __init__(self, engine_factory: EngineFactory, config: Any, *,
+    def __init__(self, engine_factory: EngineFactory, config: EngineConfig, *,
                  stream_lister: StreamLister | None = None, autostart: bool = False,
                  refresh_hz: float = 30.0, trajectory_seconds: float = 180.0,
                  trace_seconds: float = 10.0, parent: QtWidgets.QWidget | None = None) -> None:
@@ -121,7 +97,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._created: list[EngineLike] = []  # every engine built, for shutdown()
         self._created_lock = threading.Lock()
         self._t_ref: float | None = None
-        self._last_status: Any = None
+        self._last_status: EngineStatus | None = None
         self._tick_error_shown = 0.0
         self._trace_s = trace_seconds
         self._traj_s = trajectory_seconds
@@ -141,7 +117,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.trace_updates = 0
 
         self._build_ui(config)
-        self._allocate(_DEFAULT_CLASSES)
+        self._allocate(SEED_CLASS_NAMES)
         self._settings: SettingsDialog | None = None
 
         self.timer = QtCore.QTimer(self)
@@ -163,12 +139,12 @@ class MainWindow(QtWidgets.QMainWindow):
             QtCore.QTimer.singleShot(0, self.start_engine)
 
     # -- layout -------------------------------------------------------------------------------
-    def _build_ui(self, config: Any) -> None:
+    def _build_ui(self, config: EngineConfig) -> None:
         self.top_bar = TopBar(Path(config.model), config.log)
         self.status_panel = StatusPanel()
         self.setStatusBar(self.status_panel)
         channel_names = list(SEED_CHANNELS)  # until an engine reports its own
-        self.trajectory = TrajectoryPanel(_DEFAULT_CLASSES, span=self._traj_s)
+        self.trajectory = TrajectoryPanel(SEED_CLASS_NAMES, span=self._traj_s)
         self.bands = BandPowerPanel(span=self._traj_s)
         self.head_map = HeadMapPanel(channel_names)
         self.traces = TracesPanel(channel_names, seconds=self._trace_s)
@@ -239,7 +215,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._busy = "starting"
         self._stop_after_start = False
         self.top_bar.set_running(False, busy=True)
-        self.status_panel.set_state("starting")
+        self.status_panel.set_state(STARTING)
         self.status_panel.clear_error()
         config = self.config
         factory = self._factory
@@ -276,7 +252,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._engine = None
         self._busy = "stopping"
         self.top_bar.set_running(False, busy=True)
-        self.status_panel.set_state("stopping")
+        self.status_panel.set_state(STOPPING)
         self._stop_in_thread(engine, self._generation)
 
     def _stop_in_thread(self, engine: EngineLike, gen: int) -> None:
@@ -312,7 +288,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self._engine = engine
         freeze_heap()  # a full garbage collection of the loaded libraries froze the GUI 178 ms
-        self._allocate(list(getattr(engine, "class_names", _DEFAULT_CLASSES)))
+        self._allocate(list(getattr(engine, "class_names", SEED_CLASS_NAMES)))
         names = list(getattr(engine, "channel_names", []))
         self.head_map.set_channels(names)
         self.traces.set_channels(names)
@@ -327,7 +303,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self._busy = None
         self.top_bar.set_running(False)
-        self.status_panel.set_state("error", message)
+        self.status_panel.set_state(EngineState.ERROR, message)
         self.status_panel.show_error(message)
 
     def _on_stopped(self, gen: int, error: str) -> None:
@@ -335,7 +311,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self._busy = None
         self.top_bar.set_running(False)
-        self.status_panel.set_state("stopped")
+        self.status_panel.set_state(EngineState.STOPPED)
         if error:
             self.status_panel.show_error(error)
 
@@ -386,9 +362,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self._last_status = status
         self.status_panel.update_status(status)
         if self._busy is None:
-            self.top_bar.set_running(status.state not in ("stopped", "error"))
+            self.top_bar.set_running(status.state not in (EngineState.STOPPED, EngineState.ERROR))
         self._drain(engine)
-        if status.state in ("running", "warming up", "lost", "reconnecting"):
+        if status.state in (EngineState.RUNNING, EngineState.WARMING_UP, EngineState.LOST,
+                            EngineState.RECONNECTING):
             data, times = engine.recent_samples(self._trace_s)
             if len(times) > 1:
                 self.traces.update_data(np.asarray(data), np.asarray(times))
@@ -440,7 +417,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 self._panel_timer.start()
         return len(results)
 
-    def _redraw_panel(self, panel: str, status: Any) -> None:
+    def _redraw_panel(self, panel: str, status: EngineStatus | None) -> None:
         """Redraw one of the per-window panels from the buffers (the rows in view only: the
         cost of a redraw must not grow with the length of the session)."""
         t = self._t_buf.view()[:, 0]
@@ -450,8 +427,9 @@ class MainWindow(QtWidgets.QMainWindow):
             self.trajectory.update_data(t, self._smooth_buf.view()[first:],
                                         self._pred_buf.view()[first:, 0],
                                         self._truth_buf.view()[first:, 0])
-            self.trajectory.set_accuracy(getattr(status, "online_accuracy", None),
-                                         int(getattr(status, "windows_predicted", len(t))))
+            stats = status.stats if status is not None else None
+            self.trajectory.set_accuracy(stats.online_accuracy if stats else None,
+                                         stats.windows_predicted if stats else len(t))
         elif panel == "bands":
             self.bands.update_data(t, {r: b.view()[first:] for r, b in self._band_buf.items()},
                                    self._faa_buf.view()[first:, 0])
@@ -474,7 +452,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self._spawn(work, "list-streams")
 
-    def _on_streams(self, streams: list[Any], error: str) -> None:
+    def _on_streams(self, streams: list[StreamDescription], error: str) -> None:
         self.top_bar.refresh_button.setEnabled(True)
         self.top_bar.set_streams(streams, selected=self.config.stream)
         if error:
@@ -482,7 +460,7 @@ class MainWindow(QtWidgets.QMainWindow):
         elif not streams:
             self.status_panel.show_info("no LSL stream found (refresh to look again)")
 
-    def _on_stream_chosen(self, desc: Any) -> None:
+    def _on_stream_chosen(self, desc: StreamDescription) -> None:
         if desc is None:
             self._reconfigure(stream=None, source_id=None)
         else:

@@ -14,10 +14,16 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from bci_app.channels import electrode_positions
-from bci_app.dsp import BAND_NAMES
-from offline_training.montage import topomap_info
-from offline_training.seed import FRONTAL, TEMPORAL
+from models.eeg.bands import BAND_NAMES
+from models.eeg.labels import normalize_label, rows_of
+from models.eeg.montage import (
+    electrode_positions,
+    fit_sphere,
+    padded_hull,
+    region_outline_groups,
+    topomap_info,
+)
+from models.eeg.regions import FRONTAL, REGIONS, TEMPORAL, region_of
 
 __all__ = [
     "BAND_COLORS",
@@ -298,7 +304,7 @@ class TrajectoryPanel(pg.GraphicsLayoutWidget):
 class BandPowerPanel(pg.GraphicsLayoutWidget):
     """Band power (log10 uV^2, delta..gamma) of the frontal and temporal regions, and FAA."""
 
-    REGIONS = ("frontal", "temporal")
+    REGIONS: tuple[str, ...] = tuple(REGIONS)
 
     def __init__(self, span: float = 180.0, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent=parent)
@@ -356,19 +362,11 @@ class BandPowerPanel(pg.GraphicsLayoutWidget):
             self.faa_plot.setYRange(*new, padding=0)
 
 
-def _sphere_fit(p: np.ndarray) -> tuple[np.ndarray, float]:
-    """Least-squares sphere through points (n, 3): (centre, radius)."""
-    a = np.c_[2 * p, np.ones(len(p))]
-    sol = np.linalg.lstsq(a, (p**2).sum(axis=1), rcond=None)[0]
-    centre = sol[:3]
-    return centre, float(np.sqrt(sol[3] + centre @ centre))
-
-
 def head_layout(names: Sequence[str]) -> np.ndarray:
     """2-D head-map positions (n, 2) of channels; the 10-20 ring lies on the unit circle.
 
     Azimuthal equidistant projection (as in MNE's topomaps) of the levelled SEED montage of
-    :func:`offline_training.montage.topomap_info`; channels outside the SEED set use MNE's 10-05
+    :func:`models.eeg.montage.topomap_info`; channels outside the SEED set use MNE's 10-05
     template with a fitted sphere. Channels without any known position get NaN.
     """
     if len(names) == 0:
@@ -379,13 +377,11 @@ def head_layout(names: Sequence[str]) -> np.ndarray:
         centre, radius = np.asarray(sphere[:3]), float(sphere[3])
     except ValueError:
         table = electrode_positions(names)
-        from bci_app.channels import normalize_label
-
         pos = np.array([table.get(normalize_label(n), np.full(3, np.nan)) for n in names])
         ok = np.isfinite(pos).all(axis=1)
         if ok.sum() < 4:
             return np.full((len(names), 2), np.nan)
-        centre, radius = _sphere_fit(pos[ok])
+        centre, radius = fit_sphere(pos[ok])
     v = pos - centre
     r = np.linalg.norm(v, axis=1)
     theta = np.arccos(np.clip(v[:, 2] / np.where(r > 0, r, 1.0), -1.0, 1.0))
@@ -393,17 +389,6 @@ def head_layout(names: Sequence[str]) -> np.ndarray:
     rho = theta / (np.pi / 2)
     del radius  # the projection only needs directions from the centre
     return np.column_stack((rho * np.cos(phi), rho * np.sin(phi)))
-
-
-def _rounded_hull(points: np.ndarray, margin: float) -> np.ndarray:
-    """Closed outline (m, 2) around 2-D points, ``margin`` away from them (rounded corners)."""
-    from scipy.spatial import ConvexHull
-
-    ang = np.linspace(0, 2 * np.pi, 24, endpoint=False)
-    ring = margin * np.column_stack((np.cos(ang), np.sin(ang)))
-    cloud = (points[:, None, :] + ring[None, :, :]).reshape(-1, 2)
-    hull = cloud[ConvexHull(cloud).vertices]
-    return np.vstack((hull, hull[:1]))
 
 
 class HeadMapPanel(QtWidgets.QWidget):
@@ -471,7 +456,7 @@ class HeadMapPanel(QtWidgets.QWidget):
         Tens of milliseconds for 62 channels, so nothing is redone when the channels are the
         ones already shown (an engine restart with the same model).
         """
-        wanted = [str(n).upper() for n in names]
+        wanted = [normalize_label(n) for n in names]
         if wanted == getattr(self, "names", None):
             return
         self.names = wanted
@@ -489,31 +474,22 @@ class HeadMapPanel(QtWidgets.QWidget):
         for item in getattr(self, "_channel_items", []):
             self.box.removeItem(item)
         items: list[pg.GraphicsObject] = []
-        upper = {n: i for i, n in enumerate(self.names)}
-        for region, members, color in (("frontal", FRONTAL, FRONTAL_COLOR),
-                                       ("temporal", TEMPORAL, TEMPORAL_COLOR)):
-            idx = [upper[n] for n in members if n in upper and self._valid[upper[n]]]
-            if len(idx) < 3:
-                continue
-            p = xy[idx]
-            groups = [p] if region == "frontal" else [p[p[:, 0] < 0], p[p[:, 0] > 0]]
-            for g_pts in groups:
-                if len(g_pts) < 2:
-                    continue
-                hull = _rounded_hull(g_pts, 0.09)
-                curve = pg.PlotCurveItem(hull[:, 0], hull[:, 1],
-                                         pen=pg.mkPen(color, width=2.2,
-                                                      style=QtCore.Qt.DashLine))
-                items.append(curve)
-                if region == "frontal":
-                    text = pg.TextItem(region, color=color, anchor=(0.5, 1.0),
-                                       fill=(21, 24, 29, 190))
-                    text.setPos(float(g_pts[:, 0].mean()), float(hull[:, 1].max()) + 0.01)
-                else:  # label below each temporal outline
-                    text = pg.TextItem(region, color=color, anchor=(0.5, 0.0),
-                                       fill=(21, 24, 29, 190))
-                    text.setPos(float(g_pts[:, 0].mean()), float(hull[:, 1].min()) - 0.01)
-                items.append(text)
+        colors = {"frontal": FRONTAL_COLOR, "temporal": TEMPORAL_COLOR}
+        for region, g_pts in region_outline_groups(self.names, xy, min_points=2):
+            color = colors[region]
+            hull = padded_hull(g_pts, 0.09)
+            curve = pg.PlotCurveItem(hull[:, 0], hull[:, 1],
+                                     pen=pg.mkPen(color, width=2.2, style=QtCore.Qt.DashLine))
+            items.append(curve)
+            if region == "frontal":
+                text = pg.TextItem(region, color=color, anchor=(0.5, 1.0),
+                                   fill=(21, 24, 29, 190))
+                text.setPos(float(g_pts[:, 0].mean()), float(hull[:, 1].max()) + 0.01)
+            else:  # label below each temporal outline
+                text = pg.TextItem(region, color=color, anchor=(0.5, 0.0),
+                                   fill=(21, 24, 29, 190))
+                text.setPos(float(g_pts[:, 0].mean()), float(hull[:, 1].min()) - 0.01)
+            items.append(text)
         dots = pg.ScatterPlotItem(xy[self._valid, 0], xy[self._valid, 1], size=6,
                                   brush=pg.mkBrush(240, 240, 240, 220),
                                   pen=pg.mkPen(20, 20, 20, 200))
@@ -598,19 +574,18 @@ class TracesPanel(QtWidgets.QWidget):
 
     def set_channels(self, names: Sequence[str]) -> None:
         """Channel names of the engine's data rows (model order)."""
-        wanted = [str(n).upper() for n in names]
+        wanted = [normalize_label(n) for n in names]
         if wanted == getattr(self, "names", None):
             return
         self.names = wanted
-        self._group = np.array(["frontal" if n in FRONTAL else "temporal" if n in TEMPORAL
-                                else "other" for n in self.names])
+        self._group = np.array(region_of(self.names))
         self._select()
 
     def _select(self) -> None:
         if self.all_box.isChecked():
             self.rows = np.arange(len(self.names))
         else:
-            order = [self.names.index(n) for n in (*FRONTAL, *TEMPORAL) if n in self.names]
+            order = rows_of(self.names, (*FRONTAL, *TEMPORAL))
             self.rows = np.array(order or range(len(self.names)), dtype=int)
         n = len(self.rows)
         step = max(1, int(np.ceil(n / 24)))

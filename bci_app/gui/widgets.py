@@ -12,21 +12,26 @@ from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
+from bci_app.engine.state import EngineState, EngineStatus
+
 __all__ = ["STATE_COLORS", "ModelInfo", "SettingsDialog", "StatusPanel", "TopBar"]
 
+STARTING, STOPPING = "starting", "stopping"
+"""What the badge shows while the window builds or stops an engine (not engine states)."""
+
 STATE_COLORS: dict[str, str] = {
-    "idle": "#5a626d",
-    "starting": "#3d6fb6",
-    "connecting": "#3d6fb6",
-    "warming up": "#b8860b",
-    "running": "#2e8b57",
-    "lost": "#c0392b",
-    "reconnecting": "#d35400",
-    "stopping": "#5a626d",
-    "stopped": "#5a626d",
-    "error": "#c0392b",
+    EngineState.IDLE: "#5a626d",
+    STARTING: "#3d6fb6",
+    EngineState.CONNECTING: "#3d6fb6",
+    EngineState.WARMING_UP: "#b8860b",
+    EngineState.RUNNING: "#2e8b57",
+    EngineState.LOST: "#c0392b",
+    EngineState.RECONNECTING: "#d35400",
+    STOPPING: "#5a626d",
+    EngineState.STOPPED: "#5a626d",
+    EngineState.ERROR: "#c0392b",
 }
-"""Background colour of the state badge per engine state."""
+"""Background colour of the state badge per engine state (and while starting or stopping)."""
 
 
 @dataclass(frozen=True)
@@ -301,7 +306,7 @@ class StatusPanel(QtWidgets.QStatusBar):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setSizeGripEnabled(False)
-        self.state = QtWidgets.QLabel("idle")
+        self.state = QtWidgets.QLabel(EngineState.IDLE)
         self.state.setAlignment(QtCore.Qt.AlignCenter)
         self.state.setFixedWidth(118)  # "reconnecting" fits; the layout never moves
         self.stream = QtWidgets.QLabel("no stream")
@@ -328,7 +333,7 @@ class StatusPanel(QtWidgets.QStatusBar):
         # which would shrink and repaint every plot above it
         self.setFixedHeight(self.fontMetrics().height() + 12)
         self._last: tuple[Any, ...] = ()
-        self.set_state("idle")
+        self.set_state(EngineState.IDLE)
 
     def set_state(self, state: str, detail: str = "") -> None:
         """Show the engine state in a coloured badge (detail goes to the tooltip)."""
@@ -355,37 +360,36 @@ class StatusPanel(QtWidgets.QStatusBar):
         self.message.setText("")
         self.message.setToolTip("")
 
-    def update_status(self, s: Any) -> None:
-        """Show an ``EngineStatus`` snapshot (only relabels what changed)."""
-        key = tuple(getattr(s, f, None) for f in (
-            "state", "message", "stream_name", "host", "sfreq", "n_matched", "n_interpolated",
-            "latency_p50", "latency_p95", "inference_ms", "device", "samples_lost",
-            "windows_skipped", "nan_windows", "reconnects"))
+    def update_status(self, s: EngineStatus) -> None:
+        """Show an engine status snapshot (only relabels what changed)."""
+        link, st = s.link, s.stats
+        key = (s.state, s.message, s.device, link, st.latency_p50, st.latency_p95,
+               st.inference_ms, st.samples_lost, st.windows_skipped, st.nan_windows,
+               st.reconnects)
         if key == self._last:
             return
         self._last = key
-        self.set_state(s.state, getattr(s, "message", ""))
-        name = s.stream_name or "–"
-        self.stream.setText(f"{name} @ {s.host or '?'} · {_fmt(s.sfreq, 'g', ' Hz')}")
-        interp = list(getattr(s, "interpolated", []) or [])
-        self.channels.setText(f"{s.n_matched} matched · {s.n_interpolated} interpolated")
-        self.channels.setToolTip("interpolated: " + (", ".join(interp) or "none"))
-        self.latency.setText(f"latency p50 {_fmt(s.latency_p50, '.0f')} · "
-                             f"p95 {_fmt(s.latency_p95, '.0f', ' ms')}")
-        self.inference.setText(f"inference {_fmt(s.inference_ms, '.1f', ' ms')}")
+        self.set_state(s.state, s.message)
+        name = link.stream_name or "–"
+        self.stream.setText(f"{name} @ {link.host or '?'} · {_fmt(link.sfreq, 'g', ' Hz')}")
+        self.channels.setText(f"{link.n_matched} matched · {link.n_interpolated} interpolated")
+        self.channels.setToolTip("interpolated: " + (", ".join(link.interpolated) or "none"))
+        self.latency.setText(f"latency p50 {_fmt(st.latency_p50, '.0f')} · "
+                             f"p95 {_fmt(st.latency_p95, '.0f', ' ms')}")
+        self.inference.setText(f"inference {_fmt(st.inference_ms, '.1f', ' ms')}")
         self.device.setText(s.device or "device –")
         extra = []
-        if getattr(s, "nan_windows", 0):
-            extra.append(f"{s.nan_windows} NaN")
-        if getattr(s, "reconnects", 0):
-            extra.append(f"{s.reconnects} reconnects")
-        self.losses.setText(" · ".join([f"lost {s.samples_lost} samples",
-                                        f"skipped {s.windows_skipped} windows", *extra]))
-        if s.state == "error":
+        if st.nan_windows:
+            extra.append(f"{st.nan_windows} NaN")
+        if st.reconnects:
+            extra.append(f"{st.reconnects} reconnects")
+        self.losses.setText(" · ".join([f"lost {st.samples_lost} samples",
+                                        f"skipped {st.windows_skipped} windows", *extra]))
+        if s.state == EngineState.ERROR:
             self.show_error(s.message or "engine error")
-        elif s.state in ("lost", "reconnecting"):
-            self.show_error(f"{s.stream_name or 'stream'}: {s.message or s.state}")
-        elif s.state == "running" and self.message.text().startswith("⚠"):
+        elif s.state in (EngineState.LOST, EngineState.RECONNECTING):
+            self.show_error(f"{link.stream_name or 'stream'}: {s.message or s.state}")
+        elif s.state == EngineState.RUNNING and self.message.text().startswith("⚠"):
             self.clear_error()
 
 

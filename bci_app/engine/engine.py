@@ -1,0 +1,446 @@
+"""The live engine: LSL in, causal DSP, sliding-window SI-CLEER inference, outputs.
+
+Threads:
+- the stream's reader thread (:class:`bci_app.lsl.reader.InletReader`, blocking LSL pulls)
+  calls :meth:`Engine._on_chunk` with every chunk: it runs the signal path
+  (:class:`bci_app.signal.pipeline.LivePipeline`: units, channel map, resampling, filters)
+  and appends to a ring buffer, then wakes the engine thread.
+- the engine thread (:meth:`Engine.run`) is the state machine (:class:`EngineState`) and
+  cuts windows every hop, runs the model, smooths and computes band power
+  (:mod:`bci_app.engine.features`) and writes the outputs. When it falls behind it jumps to
+  the newest window and counts what it skipped, so lag never builds up.
+The GUI (or the headless CLI) only reads snapshots: :meth:`status`, :meth:`drain_results`,
+:meth:`recent_samples`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import deque
+from typing import Any
+
+import numpy as np
+import torch
+from mne_lsl.lsl import local_clock
+
+from bci_app.engine.config import EngineConfig
+from bci_app.engine.features import ProbabilitySmoother, WindowFeatures
+from bci_app.engine.state import EngineState, EngineStatus, StreamLink, WindowResult
+from bci_app.lsl.markers import MarkerListener, MarkerTracker, find_marker_stream
+from bci_app.lsl.outlet import PredictionOutlet
+from bci_app.lsl.reader import InletReader
+from bci_app.lsl.streams import (
+    StreamDescription,
+    StreamSelectionError,
+    check_eeg_stream,
+    list_streams,
+    select_stream,
+)
+from bci_app.session.log import SessionLog
+from bci_app.session.stats import SummaryStats, count_gaps
+from bci_app.session.summary import write_summary
+from bci_app.signal.pipeline import LivePipeline
+from bci_app.signal.ring import SampleRing
+from models import LoadedModel, load_model
+from models.device import device_name, resolve_device
+
+__all__ = ["Engine", "use_one_inference_thread"]
+
+log = logging.getLogger("bci_app.engine")
+
+RING_SECONDS = 30.0
+_S = EngineState
+
+
+def use_one_inference_thread() -> None:
+    """Give torch one intra-op thread for this process (the live app calls it at start).
+
+    The engine runs one window at a time: a second thread only competes with the acquisition
+    thread, the GUI and the amplifier's software for the other core, and one thread was the
+    faster on 2 cores (benchmarks/live_latency.py; docs/RESULTS.md). A process-wide
+    setting, so it is left to programs, never done on import or by the engine itself.
+    """
+    torch.set_num_threads(1)
+
+
+class Engine:
+    """Live SI-CLEER inference on an LSL EEG stream.
+
+    Args:
+        config: the session's options.
+        model: an already loaded model (else ``config.model`` is loaded; a bad file raises
+            :class:`models.ModelFileError` here, before anything starts).
+    """
+
+    def __init__(self, config: EngineConfig, model: LoadedModel | None = None) -> None:
+        self.config = config
+        self.device = model.device if model is not None else resolve_device(config.device)
+        self.model = model if model is not None else load_model(config.model, self.device)
+        self.meta = self.model.meta
+        self.channel_names: list[str] = list(self.meta.channel_names)
+        self.class_names: list[str] = list(self.meta.class_names)
+        self.sfreq = float(self.meta.sfreq)
+        self.window = int(self.meta.window_samples)
+        self.hop = max(1, round(config.hop * self.sfreq))
+        self.stats = SummaryStats(self.class_names)
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._results: deque[WindowResult] = deque(maxlen=20_000)
+        self._device_name = device_name(self.device)
+        self._state = _S.IDLE
+        self._message = ""
+        self._link = StreamLink()
+        self._has_markers = False
+        self._ring = SampleRing(int(RING_SECONDS * self.sfreq), len(self.channel_names))
+        self._pipeline: LivePipeline | None = None
+        self._stream: InletReader | None = None
+        self._desc: StreamDescription | None = None
+        self._streams_seen: list[StreamDescription] = []
+        self._generation = 0  # bumped whenever the engine's inlet is replaced
+        self._markers: MarkerListener | None = None
+        self._outlet: PredictionOutlet | None = None
+        self._log: SessionLog | None = None
+        self._last_ts: float | None = None  # newest input timestamp seen
+        self._last_arrival = 0.0  # local_clock() of the newest chunk
+        self._epoch_start = 0  # ring sample number where the current warm-up began
+        self._chunk_error: str | None = None
+        self._smoother = ProbabilitySmoother(config.smoothing, self.hop / self.sfreq)
+        self._features = WindowFeatures(self.channel_names, self.sfreq)
+
+    # ------------------------------------------------------------------ public API
+    def start(self) -> None:
+        """Run :meth:`run` in a background thread; returns at once."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self.run, name="sicleer-engine", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop, flush outputs and join the engine thread (idempotent)."""
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        """Whether the engine thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def status(self) -> EngineStatus:
+        """The current status, with live statistics (a new immutable snapshot)."""
+        stats = self.stats.snapshot()
+        with self._cond:
+            return EngineStatus(self._state, self._message, self._device_name,
+                                self._has_markers, self._link, stats)
+
+    def drain_results(self) -> list[WindowResult]:
+        """Results produced since the previous call (oldest first)."""
+        with self._cond:
+            out = list(self._results)
+            self._results.clear()
+        return out
+
+    def recent_samples(self, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+        """Filtered samples of the last ``seconds``.
+
+        Returns:
+            data (n_model_channels, n) float32 microvolts at the model rate, times (n,) LSL s.
+        """
+        with self._cond:
+            total = self._ring.total
+            n = min(int(seconds * self.sfreq), total, self._ring.capacity)
+            if n == 0:
+                return np.zeros((len(self.channel_names), 0), np.float32), np.zeros(0)
+            data, times, _ = self._ring.window(total, n)
+        return data, times
+
+    # ------------------------------------------------------------------ main loop
+    def run(self) -> None:
+        """Connect, then predict until stopped, the duration ends, or a fatal error."""
+        try:
+            self._set_state(_S.CONNECTING, "looking for the EEG stream")
+            desc = self._resolve()
+            if desc is None:
+                return
+            self._connect(desc)
+            self._open_outputs()
+            self._warm_model()
+            self._loop()
+        except Exception as exc:  # any failure becomes a visible state
+            log.error("%s", exc)
+            self._set_state(_S.ERROR, str(exc))
+        finally:
+            self._shutdown()
+
+    def _resolve(self) -> StreamDescription | None:
+        cfg = self.config
+        deadline = time.monotonic() + cfg.resolve_timeout
+        while not self._stop.is_set():
+            # >= 1 s: on a loopback-only host, peers beyond the newest answer after ~0.5 s
+            streams = list_streams(timeout=1.0)
+            try:
+                desc = select_stream(streams, cfg.stream, cfg.stream_type, cfg.source_id)
+                check_eeg_stream(desc)
+                self._streams_seen = streams
+                return desc
+            except StreamSelectionError:
+                if time.monotonic() >= deadline:
+                    raise
+        return None
+
+    def _open_stream(self, desc: StreamDescription) -> tuple[InletReader, LivePipeline]:
+        """Open an inlet on ``desc`` and build its signal path (nothing else changes)."""
+        reader = InletReader(desc, timeout=self.config.resolve_timeout)
+        cfg = self.config
+        try:
+            pipeline = LivePipeline(reader.channel_names(), reader.channel_units(), desc.sfreq,
+                                    self.channel_names, self.sfreq, cfg.filters)
+        except Exception:
+            reader.close()
+            raise
+        return reader, pipeline
+
+    def _attach(self, desc: StreamDescription, stream: InletReader,
+                pipeline: LivePipeline) -> None:
+        """Make ``stream`` the engine's source: status, warm-up, then start its reader."""
+        cmap = pipeline.channel_map
+        self._warm_samples = math.ceil(pipeline.warmup_seconds * self.sfreq) + self.window
+        with self._cond:
+            self._generation += 1
+            generation = self._generation
+            self._pipeline, self._stream, self._desc = pipeline, stream, desc
+            self._last_arrival = local_clock()
+            self._last_ts = None
+            self._ring.clear()
+            self._epoch_start = self._ring.total
+            self._link = StreamLink(desc.name, desc.host, desc.source_id, desc.sfreq,
+                                    desc.n_channels, len(cmap.matched),
+                                    tuple(cmap.interpolated))
+        stream.start(lambda data, ts: self._on_chunk(data, ts, generation))
+
+    def _connect(self, desc: StreamDescription) -> None:
+        stream, pipeline = self._open_stream(desc)
+        cmap = pipeline.channel_map
+        log.info("stream '%s' on %s: %d channels at %g Hz; %s", desc.name, desc.host,
+                 desc.n_channels, desc.sfreq, pipeline.unit_note)
+        log.info("%s", cmap.summary())
+        if cmap.interpolated:
+            log.warning("interpolating missing model channels: %s", ", ".join(cmap.interpolated))
+        self._attach(desc, stream, pipeline)
+        self._set_state(_S.WARMING_UP, cmap.summary())
+
+    def _try_reconnect(self) -> None:
+        """While lost: if a stream with the same source id (and name) is back, reconnect.
+
+        liblsl's inlets also recover by themselves; this covers the cases where they do not
+        (a new outlet process, a slow recovery), and a chunk that arrives on the old inlet
+        first simply ends the loss (see :meth:`_ingest`).
+        """
+        old = self._desc
+        streams = list_streams(timeout=1.0)
+        back = [s for s in streams if s.source_id == old.source_id and s.name == old.name
+                and s.is_regular and s.is_numeric]
+        if len(back) != 1:
+            return
+        with self._cond:
+            if self._state != _S.LOST:
+                return  # the old inlet recovered meanwhile
+            self._generation += 1  # chunks of the old inlet are ignored from now on
+            self._state, self._message = _S.RECONNECTING, f"'{old.name}' is back; reconnecting"
+        self._close_stream("the lost inlet")
+        try:
+            new_stream, pipeline = self._open_stream(back[0])
+        except Exception as exc:
+            log.warning("reconnecting to '%s' failed: %s", old.name, exc)
+            self._set_state(_S.LOST, f"'{old.name}' is back but reconnecting failed: {exc}")
+            return
+        self._attach(back[0], new_stream, pipeline)
+        self.stats.add_reconnect()
+        self._set_state(_S.WARMING_UP, f"'{old.name}' is back; warming up")
+
+    def _open_outputs(self) -> None:
+        cfg = self.config
+        if cfg.markers and self._desc is not None:
+            mdesc = find_marker_stream(self._desc, timeout=1.0, streams=self._streams_seen)
+            if mdesc is not None:
+                self._markers = MarkerListener.for_stream(mdesc, MarkerTracker(self.class_names))
+                self._markers.start()
+                with self._cond:
+                    self._has_markers = True
+                log.info("following marker stream '%s' for ground truth", mdesc.name)
+        if cfg.outlet_name:
+            sid = f"sicleer-{self._desc.source_id if self._desc else 'engine'}"
+            self._outlet = PredictionOutlet(cfg.outlet_name, self.class_names, sid)
+        if cfg.log is not None:
+            self._log = SessionLog(cfg.log, self.class_names)
+            log.info("session log: %s", self._log.path)
+
+    def _warm_model(self) -> None:
+        """One pass on zeros so the first real window does not pay for lazy initialisation."""
+        dummy = np.zeros((1, len(self.channel_names), self.window), np.float32)
+        for _ in range(3):
+            self.model.predict_proba(dummy)
+
+    def _loop(self) -> None:
+        cfg = self.config
+        t_run = local_clock()
+        next_end = 0
+        epoch, first = -1, True
+        retry_at = 0.0
+        while not self._stop.is_set():
+            with self._cond:
+                self._cond.wait(timeout=0.05)
+                total, epoch_start = self._ring.total, self._epoch_start
+                arrival, state, chunk_error = self._last_arrival, self._state, self._chunk_error
+            if chunk_error:
+                raise RuntimeError(chunk_error)
+            now = local_clock()
+            if cfg.duration is not None and now - t_run >= cfg.duration:
+                break
+            if state in (_S.RUNNING, _S.WARMING_UP) and now - arrival > cfg.lost_after:
+                self._set_state(_S.LOST, f"no samples from '{self._desc.name}' for "
+                                         f"{now - arrival:.1f} s; waiting for it to return")
+                continue
+            if state == _S.LOST and now >= retry_at:
+                retry_at = now + 1.0
+                self._try_reconnect()
+            if state in (_S.LOST, _S.RECONNECTING):
+                continue
+            if epoch != epoch_start:  # (re)start after connect or a gap
+                epoch, first = epoch_start, True
+                next_end = epoch_start + self._warm_samples
+                self._smoother.reset()
+            if total < next_end:
+                continue
+            if state == _S.WARMING_UP:
+                self._set_state(_S.RUNNING, "")
+            # windows keep to the hop schedule, but each ends on the newest sample: ending on
+            # the scheduled sample would add up to a chunk's worth of age to every window
+            due = (total - next_end) // self.hop
+            next_end += (due + 1) * self.hop
+            if due and not first:  # behind: jump to the newest window, count the rest
+                self.stats.add_skipped(due)
+            first = False
+            self._predict(total, due)
+
+    def _predict(self, end: int, skipped: int) -> None:
+        with self._cond:
+            data, times, bad = self._ring.window(end, self.window)
+        if bad.any():
+            self.stats.add_nan_window()
+            return
+        t0 = time.perf_counter()
+        probs = self.model.predict_proba(data[None])[0]
+        inference_ms = (time.perf_counter() - t0) * 1e3
+        latency_ms = (local_clock() - times[-1]) * 1e3
+        smoothed = self._smoother(probs)
+        feats = self._features(data)
+        truth = self._markers.tracker.truth_at(times[-1]) if self._markers else None
+        result = WindowResult(float(times[-1]), probs, smoothed, int(probs.argmax()), truth,
+                              latency_ms, inference_ms, feats.band_power, feats.faa, feats.topo,
+                              skipped)
+        self.stats.add_window(latency_ms, inference_ms, result.predicted, truth)
+        if self._outlet is not None:
+            self._outlet.push(probs, result.lsl_time)
+        if self._log is not None:
+            self._log.write(result)
+        with self._cond:
+            self._results.append(result)
+
+    # ------------------------------------------------------------------ acquisition thread
+    def _on_chunk(self, data: np.ndarray, timestamps: np.ndarray, generation: int) -> None:
+        """Reader callback: run the signal path on a chunk (must not raise)."""
+        if generation != self._generation:
+            return  # a late chunk of an inlet that was replaced
+        try:
+            self._ingest(data, timestamps)
+        except Exception as exc:  # reported through the engine thread
+            log.exception("processing a chunk failed")
+            with self._cond:
+                self._chunk_error = f"processing a chunk of '{self._desc.name}' failed: {exc}"
+                self._cond.notify_all()
+
+    def _ingest(self, data: np.ndarray, timestamps: np.ndarray) -> None:
+        pipeline = self._pipeline
+        if pipeline is None or timestamps.size == 0:
+            return
+        sfreq_in = self._desc.sfreq
+        resumed = False
+        if self._last_ts is not None:
+            gap = timestamps[0] - self._last_ts
+            self.stats.add_samples_lost(count_gaps(timestamps, sfreq_in, self._last_ts))
+            if gap > self.config.lost_after or gap < -1.0 / sfreq_in:
+                pipeline.reset()  # the signal restarts: old filter state would ring
+                resumed = True
+        else:
+            self.stats.add_samples_lost(count_gaps(timestamps, sfreq_in, None))
+        self._last_ts = float(timestamps[-1])
+        samples, times, bad = pipeline.process(data, timestamps)
+        with self._cond:
+            was = self._state
+            if resumed or was in (_S.LOST, _S.RECONNECTING):
+                self._ring.clear()
+                self._epoch_start = self._ring.total
+                if was == _S.LOST:  # the old inlet recovered by itself
+                    self.stats.add_reconnect()
+                self._state = _S.WARMING_UP
+                self._message = f"'{self._desc.name}' is back; warming up"
+            self._ring.append(samples, times, bad)
+            self._last_arrival = local_clock()
+            self._cond.notify_all()
+
+    # ------------------------------------------------------------------ helpers
+    def _set_state(self, state: EngineState, message: str = "") -> None:
+        with self._cond:
+            changed = self._state != state
+            self._state, self._message = state, message
+        if changed:
+            log.info("state: %s%s", state, f" ({message})" if message else "")
+
+    def _close_stream(self, what: str) -> None:
+        """Close the current inlet (if any); a failure is logged, never raised."""
+        with self._cond:
+            stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.close()
+            except Exception as exc:
+                log.warning("closing %s: %s", what, exc)
+
+    def summary(self) -> dict[str, Any]:
+        """The end-of-session summary (also written to ``config.summary``)."""
+        out = self.stats.to_dict(device=self._device_name)
+        out["stream"] = self._desc.to_dict() if self._desc is not None else None
+        out["model"] = {"path": str(self.config.model), "synthetic": self.meta.synthetic,
+                        "channels": len(self.channel_names), "sfreq": self.sfreq,
+                        "window_samples": self.window}
+        st = self.status()
+        out["channels"] = {"matched": st.link.n_matched, "interpolated": list(st.link.interpolated)}
+        out["hop_s"] = self.hop / self.sfreq
+        out["final_state"] = st.state
+        out["final_message"] = st.message
+        return out
+
+    def _shutdown(self) -> None:
+        """Release everything; write the summary. Safe after partial starts."""
+        self._close_stream("the stream")
+        if self._markers is not None:
+            self._markers.stop()
+        if self._outlet is not None:
+            self._outlet.close()
+            self._outlet = None
+        if self._log is not None:
+            self._log.close()
+        if self.config.summary is not None:
+            path = write_summary(self.config.summary, self.summary())
+            log.info("summary: %s", path)
+        with self._cond:
+            if self._state != _S.ERROR:
+                self._state = _S.STOPPED

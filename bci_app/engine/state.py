@@ -1,0 +1,111 @@
+"""What the engine tells its users: its state, a status snapshot, and one result per window.
+
+Nothing here imports torch or LSL, so the GUI, the fake engine and tests use these types
+without loading either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+
+from bci_app.session.stats import StatsSnapshot
+
+__all__ = ["EngineState", "EngineStatus", "StreamLink", "WindowResult"]
+
+
+class EngineState(StrEnum):
+    """States of a live session (the values are what the status line shows)."""
+
+    IDLE = "idle"
+    CONNECTING = "connecting"
+    WARMING_UP = "warming up"
+    RUNNING = "running"
+    LOST = "lost"
+    RECONNECTING = "reconnecting"
+    STOPPED = "stopped"
+    ERROR = "error"
+
+    @property
+    def is_active(self) -> bool:
+        """Whether the engine is between start and stop (connecting to reconnecting)."""
+        return self not in (EngineState.IDLE, EngineState.STOPPED, EngineState.ERROR)
+
+
+@dataclass(frozen=True)
+class StreamLink:
+    """The EEG stream the engine reads and how its channels map onto the model's.
+
+    Attributes:
+        stream_name, host, source_id: as the stream declares them.
+        sfreq: the stream's nominal rate, Hz.
+        n_stream_channels: channels of the stream.
+        n_matched: model channels found in the stream.
+        interpolated: model channels estimated from the others (spherical splines).
+    """
+
+    stream_name: str = ""
+    host: str = ""
+    source_id: str = ""
+    sfreq: float = 0.0
+    n_stream_channels: int = 0
+    n_matched: int = 0
+    interpolated: tuple[str, ...] = ()
+
+    @property
+    def n_interpolated(self) -> int:
+        """Number of interpolated model channels."""
+        return len(self.interpolated)
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    """A snapshot of the engine for display, built once per :meth:`Engine.status` call.
+
+    Attributes:
+        state: the session's state.
+        message: one line saying why, for the states that need it (lost, error...).
+        device: inference device (``"cpu"`` or the GPU's name).
+        markers: whether a marker stream gives ground truth.
+        link: the stream and channel mapping (empty before the first connection).
+        stats: counters and latencies so far.
+    """
+
+    state: EngineState = EngineState.IDLE
+    message: str = ""
+    device: str = ""
+    markers: bool = False
+    link: StreamLink = field(default_factory=StreamLink)
+    stats: StatsSnapshot = field(default_factory=StatsSnapshot)
+
+
+@dataclass
+class WindowResult:
+    """One prediction.
+
+    Attributes:
+        lsl_time: LSL time of the newest sample in the window (s).
+        probs, smoothed: (n_classes,) raw and exponentially smoothed probabilities.
+        predicted: class index of the highest raw probability.
+        truth: class index from the marker stream, or None.
+        latency_ms: from the newest sample's time to the moment the prediction existed.
+        inference_ms: time spent in the model.
+        band_power: region -> (5,) mean log10 power (uV^2), bands delta..gamma.
+        faa: frontal alpha asymmetry, ln alpha(F4) - ln alpha(F3).
+        topo: (n_channels, 5) log10 band power of every model channel.
+        skipped: windows skipped just before this one (engine behind).
+    """
+
+    lsl_time: float
+    probs: np.ndarray
+    smoothed: np.ndarray
+    predicted: int
+    truth: int | None
+    latency_ms: float
+    inference_ms: float
+    band_power: dict[str, np.ndarray]
+    faa: float
+    topo: np.ndarray
+    skipped: int = 0

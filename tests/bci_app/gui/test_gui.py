@@ -1,0 +1,374 @@
+"""GUI tests (pytest-qt, offscreen) with the synthetic FakeEngine standing in for the engine."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("pytestqt")
+
+from PySide6 import QtCore, QtGui
+
+from bci_app.gui.fake_engine import FakeEngine, default_config
+from bci_app.gui.main_window import MainWindow
+from bci_app.gui.plots import RingBuffer, peak_decimate
+
+pytestmark = pytest.mark.gui
+
+
+_OPEN_WINDOWS: list[MainWindow] = []
+
+
+@pytest.fixture(autouse=True)
+def no_engine_thread_left_behind() -> Any:
+    """Shut every window down after its test; then no fake engine thread may be left."""
+    yield
+    while _OPEN_WINDOWS:
+        window = _OPEN_WINDOWS.pop()
+        window.shutdown(3.0)
+        window.close()
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        alive = [t for t in threading.enumerate() if t.name == "fake-engine" and t.is_alive()]
+        if not alive:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"{len(alive)} fake engine thread(s) still running after the test")
+
+STREAMS = [
+    SimpleNamespace(name="amp-1", stype="EEG", n_channels=64, sfreq=500.0, host="lab-pc",
+                    source_id="amp-1-sn"),
+    SimpleNamespace(name="bci-replay", stype="EEG", n_channels=62, sfreq=200.0,
+                    host="localhost", source_id="replay"),
+]
+
+
+class Factory:
+    """Engine factory that remembers what it built (options go to every FakeEngine)."""
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+        self.engines: list[FakeEngine] = []
+
+    def __call__(self, config: Any) -> FakeEngine:
+        engine = FakeEngine(config, **self.options)
+        self.engines.append(engine)
+        return engine
+
+
+def make_window(qtbot: Any, factory: Any, autostart: bool = True, **config: Any) -> MainWindow:
+    """A shown MainWindow on the fake engine; stopped and joined at teardown."""
+    window = MainWindow(factory, default_config(**config), stream_lister=lambda: STREAMS,
+                        autostart=autostart)
+    qtbot.addWidget(window)
+    _OPEN_WINDOWS.append(window)  # a strong reference: qtbot keeps only a weak one
+    window.resize(1400, 900)
+    window.show()
+    return window
+
+
+def wait_state(qtbot: Any, window: MainWindow, state: str, timeout: int = 4000) -> None:
+    qtbot.waitUntil(lambda: window.state == state, timeout=timeout)
+
+
+def test_window_builds(qtbot: Any) -> None:
+    window = make_window(qtbot, Factory(), autostart=False)
+    assert window.windowTitle().startswith("SI-CLEER")
+    assert window.state == "idle"
+    assert window.top_bar.start_button.isEnabled()
+    assert window.timer.isActive()
+    qtbot.waitUntil(lambda: window.top_bar.stream_box.count() == 1 + len(STREAMS), timeout=3000)
+    assert "amp-1" in window.top_bar.stream_box.itemText(1)
+    assert "500 Hz" in window.top_bar.stream_box.itemText(1)
+    assert "lab-pc" in window.top_bar.stream_box.itemText(1)
+
+
+def test_plots_receive_data(qtbot: Any) -> None:
+    window = make_window(qtbot, Factory())
+    def drawn(curve: Any) -> int:
+        x, _ = curve.getData()
+        return 0 if x is None else x.size
+
+    # panels are redrawn one per tick, so wait for the curves, not just for the results
+    qtbot.waitUntil(lambda: window.trace_updates >= 3
+                    and drawn(window.trajectory.curves[0]) >= 3
+                    and drawn(window.bands.curves["frontal"][2]) >= 3
+                    and drawn(window.bands.faa_curve) >= 3
+                    and window.head_map.image.image is not None, timeout=4000)
+    x, y = window.trajectory.curves[0].getData()
+    assert x is not None and x.size >= 3 and np.all((y >= 0) & (y <= 1))
+    bx, by = window.bands.curves["frontal"][2].getData()
+    assert bx.size >= 3 and np.isfinite(by).all()
+    assert window.bands.faa_curve.getData()[0].size >= 3
+    assert window.head_map.image.image is not None
+    assert np.isfinite(window.head_map.image.image).any()
+    tx, _ = window.traces.curves["frontal"].getData()
+    assert tx is not None and tx.size > 100
+    ribbon = window.trajectory._ribbon_curves[0]
+    assert sum(c.getData()[0].size for c in ribbon) > 0  # predicted-class ribbon drawn
+
+
+def test_status_bar_shows_latency_and_state(qtbot: Any) -> None:
+    window = make_window(qtbot, Factory(n_interpolated=2))
+    wait_state(qtbot, window, "running")
+    qtbot.waitUntil(lambda: "ms" in window.status_panel.latency.text(), timeout=3000)
+    panel = window.status_panel
+    assert "p50" in panel.latency.text() and "p95" in panel.latency.text()
+    assert "ms" in panel.inference.text()
+    assert "fake-eeg" in panel.stream.text() and "200 Hz" in panel.stream.text()
+    assert "60 matched" in panel.channels.text() and "2 interpolated" in panel.channels.text()
+    assert "CPU" in panel.device.text()
+    assert "skipped" in panel.losses.text()
+
+
+def test_stop_and_start(qtbot: Any) -> None:
+    factory = Factory(stop_delay=0.3)
+    window = make_window(qtbot, factory)
+    wait_state(qtbot, window, "running")
+    qtbot.mouseClick(window.top_bar.stop_button, QtCore.Qt.LeftButton)
+    assert window.state == "stopping"  # returned at once, the join runs in a worker
+    wait_state(qtbot, window, "stopped")
+    assert window.engine is None and window.top_bar.start_button.isEnabled()
+    qtbot.mouseClick(window.top_bar.start_button, QtCore.Qt.LeftButton)
+    wait_state(qtbot, window, "running")
+    assert len(factory.engines) == 2
+    assert window.engine is factory.engines[1]
+
+
+def test_lost_stream_then_recovery(qtbot: Any) -> None:
+    factory = Factory()
+    window = make_window(qtbot, factory, lost_after=0.3)
+    wait_state(qtbot, window, "running")
+    factory.engines[0].simulate_loss(1.0)
+    wait_state(qtbot, window, "lost", timeout=3000)
+    assert "lost" in window.status_panel.state.text()
+    assert "no samples" in window.status_panel.message.text()
+    wait_state(qtbot, window, "running", timeout=4000)
+    assert "1 reconnects" in window.status_panel.losses.text()
+    assert "lost 0 samples" not in window.status_panel.losses.text()
+
+
+def test_bad_model_is_reported_not_raised(qtbot: Any) -> None:
+    def broken(config: Any) -> FakeEngine:
+        raise ValueError(f"model file not found: {config.model}")
+
+    window = make_window(qtbot, broken, model=Path("/nonexistent/model.safetensors"))
+    wait_state(qtbot, window, "error")
+    assert "model file not found" in window.status_panel.message.text()
+    assert window.top_bar.start_button.isEnabled()
+    qtbot.waitUntil(lambda: window.top_bar.model_badge.text() == "unreadable", timeout=3000)
+
+
+def test_engine_error_state_is_shown(qtbot: Any) -> None:
+    window = make_window(qtbot, Factory(fail="stream 'amp-1' not found; streams: bci-replay"))
+    wait_state(qtbot, window, "error")
+    assert "amp-1" in window.status_panel.message.text()
+
+
+def test_gui_thread_keeps_ticking(qtbot: Any) -> None:
+    factory = Factory(start_delay=0.4, stop_delay=0.4)
+    window = make_window(qtbot, factory)
+    wait_state(qtbot, window, "running")
+    since = time.perf_counter()
+    qtbot.wait(800)
+    window.stop_engine()  # a slow stop must not block the GUI thread
+    wait_state(qtbot, window, "stopped")
+    window.start_engine()  # nor a slow start
+    wait_state(qtbot, window, "running")
+    qtbot.wait(600)
+    gap = window.max_tick_interval(since)
+    assert gap < 0.2, f"GUI thread stalled for {gap * 1000:.0f} ms"
+
+
+def test_settings_and_pickers_reconfigure(qtbot: Any) -> None:
+    factory = Factory()
+    window = make_window(qtbot, factory)
+    wait_state(qtbot, window, "running")
+    window._show_settings()
+    dialog = window._settings
+    assert dialog is not None and not dialog.isModal()
+    dialog.hop.setValue(0.5)
+    dialog.notch_on.setChecked(False)
+    dialog._apply()
+    assert window.config.hop == 0.5 and window.config.notch is None
+    wait_state(qtbot, window, "running")
+    qtbot.waitUntil(lambda: len(factory.engines) == 2, timeout=3000)
+    assert factory.engines[1].config.hop == 0.5
+    qtbot.waitUntil(lambda: window.top_bar.stream_box.count() == 3, timeout=3000)
+    window.top_bar._on_stream(2)
+    assert window.config.stream == "bci-replay" and window.config.source_id == "replay"
+    window.top_bar.record_button.setChecked(True)
+    assert window.config.log is not None and window.config.log.suffix == ".csv"
+
+
+def test_all_channels_toggle(qtbot: Any) -> None:
+    window = make_window(qtbot, Factory())
+    qtbot.waitUntil(lambda: window.trace_updates >= 1, timeout=4000)
+    assert len(window.traces.rows) == 20  # 14 frontal + 6 temporal
+    window.traces.all_box.setChecked(True)
+    assert len(window.traces.rows) == 62
+    n = window.trace_updates
+    qtbot.waitUntil(lambda: window.trace_updates > n + 1, timeout=2000)
+    x, _ = window.traces.curves["other"].getData()
+    assert x is not None and x.size > 0
+
+
+def test_screenshot_is_saved_and_not_blank(qtbot: Any, tmp_path: Path) -> None:
+    from bci_app.gui.app import run_gui
+
+    out = tmp_path / "shot" / "window.png"
+    rc = run_gui(default_config(), screenshot=out, duration=2.0, engine_factory=Factory(),
+                 stream_lister=lambda: STREAMS)
+    assert rc == 0 and out.is_file()
+    image = QtGui.QImage(str(out))
+    assert not image.isNull() and image.width() >= 1000 and image.height() >= 600
+    step = 7
+    colours = {image.pixel(x, y) for x in range(0, image.width(), step)
+               for y in range(0, image.height(), step)}
+    assert len(colours) > 50, f"only {len(colours)} distinct colours: blank screenshot?"
+
+
+def test_ring_buffer_and_decimation() -> None:
+    buf = RingBuffer(4, 2)
+    for i in range(11):
+        buf.append([i, -i])
+    assert len(buf) == 4
+    assert buf.view()[:, 0].tolist() == [7, 8, 9, 10]
+    data = np.random.default_rng(0).standard_normal((3, 2000))
+    data[1, 1234] = 50.0
+    dec, f = peak_decimate(data, 500)
+    assert f == 8 and dec.shape == (3, 500)
+    assert dec[1].max() == 50.0  # peaks survive decimation
+    blocks = data[:, 2000 - 250 * 8:].reshape(3, 250, 8)  # reference: min, max per block
+    assert np.array_equal(dec[:, 0::2], blocks.min(axis=2))
+    assert np.array_equal(dec[:, 1::2], blocks.max(axis=2))
+    same, f1 = peak_decimate(data, 5000)
+    assert f1 == 1 and same is data
+
+
+@pytest.mark.parametrize("synthetic", [True, False])
+def test_model_info_reads_only_the_header(tmp_path: Path, synthetic: bool) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from bci_app.gui.main_window import read_model_info
+    from tests.helpers import make_model_file
+
+    path = make_model_file(tmp_path / "m.safetensors", ["FP1", "FP2", "T7", "T8"])
+    if not synthetic:
+        from models.io import load_model, save_model
+
+        loaded = load_model(path)
+        loaded.meta.synthetic, loaded.meta.protocol = False, "subject-dependent"
+        save_model(path, loaded.net, loaded.meta)
+    info = read_model_info(path)
+    assert info.error == "" and info.synthetic is synthetic
+    assert "4 ch" in info.summary and "1 s windows" in info.summary
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a model")
+    assert read_model_info(bad).error and read_model_info(bad).synthetic is None
+    # the picker's reader needs neither torch nor the weights
+    code = ("import sys; from bci_app.gui.main_window import read_model_info; "
+            f"info = read_model_info({str(path)!r}); assert info.error == '', info.error; "
+            "assert 'torch' not in sys.modules, 'torch was imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60,
+                   env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+
+
+def test_sticky_range_moves_only_when_the_data_leave_or_shrink() -> None:
+    from bci_app.gui.plots import StickyRange
+
+    r = StickyRange(margin=0.1, shrink=0.4)
+    assert r.update(np.array([np.nan])) is None and r.range is None  # nothing to fit yet
+    first = r.update(np.array([1.0, 2.0, np.nan]))
+    assert first == pytest.approx((0.9, 2.1))
+    assert r.update(np.array([1.2, 1.9])) is None  # inside and not much smaller: unchanged
+    assert r.update(np.array([1.0, 2.5])) == pytest.approx((0.85, 2.65))  # left it
+    assert r.update(np.array([1.5, 1.6])) == pytest.approx((1.49, 1.61))  # shrank a lot
+    sym = StickyRange(symmetric=True, min_extent=0.2)
+    assert sym.update(np.array([-0.01, 0.5])) == pytest.approx((-0.65, 0.65))  # 0.15 x 1.0
+    assert sym.update(np.zeros(3)) == pytest.approx((-0.1, 0.1))  # never thinner than 0.2
+
+
+def test_long_messages_never_resize_the_window(qtbot: Any) -> None:
+    window = make_window(qtbot, Factory(), autostart=False)
+    qtbot.waitExposed(window)
+    size = window.size()
+    bar_height = window.status_panel.height()
+    text = "no stream of type 'EEG' found.\nStreams present:\n" + "x" * 3000
+    window.status_panel.show_error(text)
+    qtbot.wait(100)
+    assert window.size() == size and window.status_panel.height() == bar_height
+    shown = window.status_panel.message.text()
+    assert "\n" not in shown and shown.startswith("⚠ no stream of type 'EEG' found. · ")
+    assert window.status_panel.message.toolTip() == text  # the whole text stays readable
+
+
+def test_unchanged_channels_do_not_rebuild_the_head_map(qtbot: Any) -> None:
+    window = make_window(qtbot, Factory(), autostart=False)
+    head = window.head_map
+    weights = head._weights
+    head.set_channels([n.lower() for n in head.names])  # same channels: nothing redone
+    assert head._weights is weights
+    head.set_channels(head.names[:-1])
+    assert head._weights is not weights and head._weights.shape[1] == len(head.names)
+
+
+def test_freeze_heap_exempts_live_objects_from_collection() -> None:
+    import gc
+
+    from bci_app.heap import freeze_heap
+
+    before = gc.get_freeze_count()
+    keep = [[i] for i in range(1000)]  # container objects the collector tracks
+    try:
+        freeze_heap()
+        assert gc.get_freeze_count() >= before + len(keep)
+    finally:
+        gc.unfreeze()
+
+
+def test_panels_redraw_only_the_rows_in_view(qtbot: Any) -> None:
+    """A long session (here 2000 results over 500 s) must not make every redraw slower."""
+    from bci_app.engine.engine import WindowResult
+
+    window = make_window(qtbot, Factory(), autostart=False)
+    rng = np.random.default_rng(0)
+    results = [WindowResult(lsl_time=1000.0 + 0.25 * i, probs=np.full(3, 1 / 3),
+                            smoothed=np.full(3, 1 / 3), predicted=i % 3, truth=(i // 40) % 3,
+                            latency_ms=5.0, inference_ms=3.0,
+                            band_power={"frontal": rng.normal(size=5),
+                                        "temporal": rng.normal(size=5)},
+                            faa=0.1, topo=rng.normal(size=(62, 5)))
+               for i in range(2000)]
+    window._drain(SimpleNamespace(drain_results=lambda: results))
+    for panel in ("trajectory", "bands"):
+        window._redraw_panel(panel, None)
+    span = 180.0
+    for curve in (window.trajectory.curves[0], window.bands.curves["frontal"][0]):
+        x = curve.xData
+        assert x[-1] == 0.0 and x[0] >= -span - 1.25  # seconds before now, the span only
+        assert x.size <= (span + 1.0) / 0.25 + 2 < len(results)
+
+
+def test_class_runs_merge_consecutive_windows_and_respect_gaps() -> None:
+    from bci_app.gui.plots import class_runs, gap_connect
+
+    t = np.array([0.0, 0.25, 0.5, 0.75, 3.0, 3.25])  # a lost stream between 0.75 and 3.0
+    t_end = np.array([0.25, 0.5, 0.75, 1.25, 3.25, 3.5])
+    joined = np.append(t_end[:-1] == t[1:], False)
+    cls = np.array([1, 1, 0, 1, 1, 1])
+    assert class_runs(t, t_end, joined, cls == 1).tolist() == [0.0, 0.5, 0.75, 1.25, 3.0, 3.5]
+    assert class_runs(t, t_end, joined, cls == 0).tolist() == [0.5, 0.75]
+    assert class_runs(t, t_end, joined, cls == 2).size == 0
+    assert gap_connect(np.arange(10) * 0.25) == "all"
+    assert gap_connect(t).tolist() == [True, True, True, False, True, False]

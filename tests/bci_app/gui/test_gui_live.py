@@ -1,0 +1,87 @@
+"""The window on the real engine and a real replay stream (pytest-qt, offscreen)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("pytestqt")
+
+from PySide6 import QtCore, QtGui
+
+from bci_app.engine.config import EngineConfig
+from bci_app.engine.engine import Engine
+from bci_app.gui.main_window import MainWindow
+from bci_app.lsl.streams import list_streams
+from bci_app.replay.player import Replay
+
+pytestmark = [pytest.mark.gui, pytest.mark.lsl]
+
+
+def test_window_on_a_replay_stream(qtbot: Any, seed_session_file: Path, tiny_model: Path,
+                                   tmp_path: Path, unique_name: str) -> None:
+    replay = Replay(seed_session_file, name=unique_name, source_id=unique_name, loop=True)
+    replay.start()
+    config = EngineConfig(model=tiny_model, stream=unique_name, device="cpu", lost_after=0.5,
+                          outlet_name=f"{unique_name}-pred")
+    window = MainWindow(Engine, config, stream_lister=lambda: list_streams(timeout=1.0),
+                        autostart=True)
+    qtbot.addWidget(window, before_close_func=lambda w: w.shutdown(5.0))
+    window.resize(1400, 900)
+    window.show()
+    try:
+        # the picker lists the replay stream
+        box = window.top_bar.stream_box
+        qtbot.waitUntil(lambda: any(unique_name in box.itemText(i) for i in range(box.count())),
+                        timeout=10_000)
+        # every plot receives data within seconds; the status bar shows latency
+        def drawn(curve: Any) -> int:
+            x, _ = curve.getData()
+            return 0 if x is None else x.size
+
+        qtbot.waitUntil(lambda: window.state == "running"
+                        and drawn(window.trajectory.curves[0]) >= 4
+                        and drawn(window.bands.curves["temporal"][4]) >= 4
+                        and window.head_map.image.image is not None, timeout=20_000)
+        qtbot.waitUntil(lambda: "ms" in window.status_panel.latency.text(), timeout=5000)
+        x, y = window.trajectory.curves[0].getData()
+        assert x.size >= 4 and np.all((y >= 0) & (y <= 1))
+        assert window.bands.curves["temporal"][4].getData()[0].size >= 4
+        assert np.isfinite(window.head_map.image.image).any()
+        assert window.traces.curves["frontal"].getData()[0].size > 100
+        assert unique_name in window.status_panel.stream.text()
+        assert "62 matched" in window.status_panel.channels.text()
+
+        # the stream is killed mid-run: lost, then it recovers when it returns
+        replay.stop()
+        qtbot.waitUntil(lambda: window.state == "lost", timeout=5000)
+        assert "lost" in window.status_panel.state.text()
+        replay = Replay(seed_session_file, name=unique_name, source_id=unique_name, loop=True)
+        replay.start()
+        qtbot.waitUntil(lambda: window.state == "running", timeout=30_000)
+        assert "1 reconnects" in window.status_panel.losses.text()
+
+        # stop and start again
+        qtbot.mouseClick(window.top_bar.stop_button, QtCore.Qt.LeftButton)
+        qtbot.waitUntil(lambda: window.state == "stopped", timeout=10_000)
+        before = window.results_received
+        qtbot.mouseClick(window.top_bar.start_button, QtCore.Qt.LeftButton)
+        qtbot.waitUntil(lambda: window.state == "running"
+                        and window.results_received > before + 2, timeout=20_000)
+
+        # a screenshot of the whole window, not blank
+        shot = tmp_path / "window.png"
+        assert window.grab().save(str(shot))
+        image = QtGui.QImage(str(shot))
+        assert image.width() >= 1000
+        colours = {image.pixel(x, y) for x in range(0, image.width(), 7)
+                   for y in range(0, image.height(), 7)}
+        assert len(colours) > 50
+    finally:
+        window.shutdown(5.0)
+        replay.stop()

@@ -1,0 +1,90 @@
+"""The live signal path: units, channel map, resampling, filters, NaN handling, ring."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bci_app.signal.pipeline import LivePipeline
+from bci_app.signal.ring import SampleRing
+from bci_app.signal.units import unit_factor
+from models.eeg.seed_layout import SEED_CHANNELS
+from models.preprocessing import FilterSpec
+
+
+def test_unit_factors() -> None:
+    assert unit_factor("microvolts") == 1.0
+    assert unit_factor("uV") == 1.0
+    assert unit_factor("V") == 1e6
+    assert unit_factor("millivolts") == 1e3
+    assert unit_factor("-6") == pytest.approx(1.0)
+    assert unit_factor("0") == pytest.approx(1e6)
+    assert unit_factor("furlongs") is None
+    assert unit_factor(None) is None
+
+
+def _pipeline(labels: list[str], sfreq: float, units: list[str] | None = None) -> LivePipeline:
+    return LivePipeline(labels, units, sfreq, list(SEED_CHANNELS), 200.0, FilterSpec())
+
+
+@pytest.mark.parametrize("sfreq", [1000.0, 256.0, 200.0, 160.0])
+def test_chunked_equals_one_shot(sfreq: float) -> None:
+    rng = np.random.default_rng(0)
+    labels = [*list(SEED_CHANNELS)[::-1], "HEOG", "TRIG"]
+    n = int(3 * sfreq)
+    x = rng.normal(0, 20, (n, len(labels)))
+    ts = 100.0 + np.arange(n) / sfreq
+    one, t_one, _ = _pipeline(labels, sfreq).process(x, ts)
+    p = _pipeline(labels, sfreq)
+    parts, times = [], []
+    start = 0
+    while start < n:
+        size = int(rng.integers(0, 40))
+        y, t, _ = p.process(x[start:start + size], ts[start:start + size])
+        parts.append(y)
+        times.append(t)
+        start += size
+    np.testing.assert_allclose(np.concatenate(parts), one, atol=1e-9)
+    np.testing.assert_allclose(np.concatenate(times), t_one, atol=1e-9)
+    assert one.shape[1] == 62
+    assert abs(one.shape[0] - 3 * 200) <= 1
+
+
+def test_channels_land_in_model_order_and_units_convert() -> None:
+    labels = ["Fp1", "EOG", *[c for c in SEED_CHANNELS if c != "FP1"]]
+    units = ["volts"] * len(labels)
+    p = LivePipeline(labels, units, 200.0, list(SEED_CHANNELS), 200.0,
+                     FilterSpec(None, None, None))
+    x = np.zeros((400, len(labels)))
+    x[:, 0] = 50e-6  # 50 uV on Fp1, in volts
+    y, _, _ = p.process(x, np.arange(400) / 200)
+    np.testing.assert_allclose(y[:, 0], 50.0)
+    assert np.abs(y[:, 1:]).max() == 0
+
+
+def test_nan_samples_are_held_and_flagged() -> None:
+    p = _pipeline(list(SEED_CHANNELS), 200.0)
+    x = np.random.default_rng(1).normal(0, 10, (1000, 62))
+    x[500:505, 3] = np.nan
+    x[700, :] = np.inf
+    ts = np.arange(1000) / 200
+    y, _t, bad = p.process(x, ts)
+    assert np.isfinite(y).all()  # the filter state never sees NaN
+    assert bad[500:506].all() and bad[700] and not bad[:500].any()
+    assert not bad[900:].any()  # flags end once the spoilt samples left the resampler
+    y2, _, bad2 = p.process(x[:100], ts[:100] + 10)
+    assert np.isfinite(y2).all() and not bad2.any()
+
+
+def test_ring_windows_and_overwrite() -> None:
+    ring = SampleRing(10, 2)
+    data = np.arange(14 * 2, dtype=np.float32).reshape(14, 2)
+    ring.append(data[:6], np.arange(6.0), np.zeros(6, bool))
+    ring.append(data[6:], np.arange(6.0, 14.0), np.zeros(8, bool))
+    w, t, _b = ring.window(14, 4)
+    np.testing.assert_array_equal(w, data[10:14].T)
+    np.testing.assert_array_equal(t, np.arange(10.0, 14.0))
+    with pytest.raises(IndexError):
+        ring.window(14, 11)
+    ring.clear()
+    assert ring.window(14, 3)[2].all()
