@@ -1,8 +1,15 @@
-"""``bci-app``: the live SI-CLEER session, as a desktop window or headless."""
+"""``bci-app``: the live SI-CLEER session, as a desktop window or headless.
+
+Every way of stopping a session (Ctrl-C, SIGTERM from ``kill``/``timeout``/systemd/``docker
+stop``, SIGHUP from a closed terminal, the window closed, ``--duration``) runs the same orderly
+shutdown: the engine stops, the log is closed, the summary written and the prediction outlet
+withdrawn. Exit codes follow :mod:`models.exit_codes`.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -13,6 +20,14 @@ from typing import TYPE_CHECKING
 from bci_app.engine.config import EngineConfig
 from bci_app.engine.state import EngineState
 from models.device import DEVICES
+from models.exit_codes import (
+    ExitCode,
+    Interrupted,
+    interrupted_code,
+    on_stop_signals,
+    raise_interrupted,
+    signal_name,
+)
 
 if TYPE_CHECKING:
     from bci_app.engine.engine import Engine
@@ -108,86 +123,147 @@ def _status_line(engine: Engine, last: WindowResult | None) -> str:
         parts.append(f"{probs} -> {names[int(last.smoothed.argmax())]:<8} truth {truth}")
     if st.online_accuracy is not None:
         parts.append(f"acc {100 * st.online_accuracy:.0f}%")
-    if st.samples_lost or st.windows_skipped or st.nan_windows:
-        parts.append(f"lost {st.samples_lost} skipped {st.windows_skipped} nan {st.nan_windows}")
-    if status.state in (EngineState.LOST, EngineState.ERROR, EngineState.CONNECTING) \
-            and status.message:
+    if st.samples_lost or st.windows_skipped or st.nan_windows or st.bad_signal_windows:
+        parts.append(f"lost {st.samples_lost} skipped {st.windows_skipped} nan {st.nan_windows}"
+                     f" bad {st.bad_signal_windows}")
+    if status.bad_channels:
+        parts.append(f"bad channels {len(status.bad_channels)}")
+    if status.state in _EXPLAINED and status.message:
         parts.append(status.message)
     return "  ".join(parts)
 
 
-def run_headless(config: EngineConfig) -> int:
-    """Run the engine without a window, printing a line per second; returns the exit code."""
-    from bci_app.engine.engine import Engine
+_EXPLAINED = (EngineState.CONNECTING, EngineState.BAD_SIGNAL, EngineState.STALLED,
+              EngineState.LOST, EngineState.RECONNECTING, EngineState.ERROR)
+"""States whose status line carries the engine's message."""
+
+
+def _say(text: str, err: bool = False) -> None:
+    """Print a line; a closed terminal (SIGHUP) or pipe must not break the shutdown."""
+    with contextlib.suppress(OSError, ValueError):
+        print(text, file=sys.stderr if err else sys.stdout, flush=True)
+
+
+def failure_code(exc: BaseException | None) -> int:
+    """Exit code for the exception that ended a session (:mod:`models.exit_codes`)."""
+    from bci_app.lsl.reader import StreamNotFoundError
+    from bci_app.lsl.streams import StreamSelectionError
+    from bci_app.session.files import OutputError
+    from bci_app.signal.channel_map import ChannelMappingError
+    from models.metadata import ModelFileError
+
+    if isinstance(exc, StreamSelectionError | StreamNotFoundError | ChannelMappingError):
+        return ExitCode.STREAM
+    if isinstance(exc, OutputError):
+        return ExitCode.OUTPUT
+    if isinstance(exc, ModelFileError):
+        return ExitCode.BAD_INPUT
+    return ExitCode.FAILURE
+
+
+def run_headless(engine: Engine) -> int:
+    """Run ``engine`` without a window, printing a line per second, until it ends, its
+    ``--duration`` passes or a stop signal arrives; then stop it in order.
+
+    Returns:
+        The exit code: 0; 128+N after signal N; for a session that ended in the error state,
+        the code of its failure; 4 when the signal was never usable (no window predicted).
+    """
     from bci_app.heap import freeze_heap
 
-    engine = Engine(config)
-    engine.start()
-    freeze_heap()  # no 100-ms garbage-collector pauses in the engine's threads
-    last = None
-    try:
+    config = engine.config
+    stop_signal: list[int] = []  # the handler only records: all the work is done here
+
+    with on_stop_signals(stop_signal.append):
+        engine.start()
+        freeze_heap()  # no 100-ms garbage-collector pauses in the engine's threads
+        last, warned = None, ""
         next_print = time.monotonic() + 1.0
-        while engine.running:
+        while engine.running and not stop_signal:
             time.sleep(0.05)
             results = engine.drain_results()
             if results:
                 last = results[-1]
             if time.monotonic() >= next_print:
-                print(_status_line(engine, last), flush=True)
+                status = engine.status()
+                if status.warning and status.warning != warned:  # each warning once
+                    _say(f"bci-app: warning: {status.warning}", err=True)
+                warned = status.warning
+                _say(_status_line(engine, last))
                 next_print += 1.0
-    except KeyboardInterrupt:
-        print("stopping...", file=sys.stderr)
-    finally:
-        engine.stop()
+        if stop_signal:
+            _say(f"bci-app: {signal_name(stop_signal[0])}: stopping...", err=True)
+        engine.stop()  # a second signal is only recorded: the shutdown is not cut short
     status = engine.status()
     st = status.stats
-    print(f"done: {st.windows_predicted} windows predicted, {st.windows_skipped} skipped, "
-          f"{st.nan_windows} with NaN, {st.samples_lost} samples lost, "
-          f"{st.reconnects} reconnects" + (f"; summary: {config.summary}" if config.summary
-                                           else ""))
+    _say(f"done: {st.windows_predicted} windows predicted, {st.windows_skipped} skipped, "
+         f"{st.nan_windows} with NaN, {st.bad_signal_windows} with a bad signal, "
+         f"{st.samples_lost} samples lost, {st.reconnects} reconnects, {st.stalls} stalls, "
+         f"{st.clock_jumps} clock jumps" + (f"; summary: {config.summary}" if config.summary
+                                            else ""))
+    if stop_signal:
+        return interrupted_code(stop_signal[0])
     if status.state == EngineState.ERROR:
-        print(f"bci-app: error: {status.message}", file=sys.stderr)
-        return 1
-    return 0
+        _say(f"bci-app: error: {status.message}", err=True)
+        return failure_code(engine.failure)
+    if st.windows_predicted == 0 and (st.nan_windows or st.bad_signal_windows):
+        _say(f"bci-app: error: no window was predicted: {status.message}", err=True)
+        return ExitCode.STREAM
+    return ExitCode.OK
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the process exit code."""
+    """Entry point; returns the process exit code (:mod:`models.exit_codes`)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S")
-    if args.list_streams:
-        from bci_app.lsl.streams import format_streams, list_streams
-
-        streams = list_streams(timeout=min(args.resolve_timeout, 2.0))
-        print(format_streams(streams) if streams else "no LSL stream found")
-        return 0
     try:
         config = config_from_args(args)
     except ValueError as exc:
         print(f"bci-app: error: {exc}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
+    try:
+        with on_stop_signals(raise_interrupted):  # start-up: Ctrl-C ends it with one line
+            if args.list_streams:
+                from bci_app.lsl.streams import format_streams, list_streams
+
+                streams = list_streams(timeout=min(args.resolve_timeout, 2.0))
+                print(format_streams(streams) if streams else "no LSL stream found")
+                return ExitCode.OK
+            return _start(args, config)
+    except Interrupted as exc:
+        _say(f"bci-app: interrupted by {exc} during start-up; nothing was recorded", err=True)
+        return exc.exit_code
+
+
+def _start(args: argparse.Namespace, config: EngineConfig) -> int:
+    """Load what the session needs (interruptible), then run it (stop signals handled)."""
     headless = args.headless
     if not headless and not _display_available():
         print("bci-app: no display available; running headless (use --headless to silence "
               "this)", file=sys.stderr)
         headless = True
-    from bci_app.engine.engine import use_one_inference_thread
+    logging.getLogger("bci_app").info("starting: model %s", config.model)
+    from bci_app.engine.engine import Engine, use_one_inference_thread
     from models.metadata import ModelFileError
 
     use_one_inference_thread()
-    try:
-        if headless:
-            return run_headless(config)
-        from bci_app.gui.app import run_gui
-        from models.io import warm_up_tracing
+    if headless:
+        try:
+            engine = Engine(config)  # loads the model: a bad file is refused here
+        except ModelFileError as exc:
+            print(f"bci-app: error: {exc}", file=sys.stderr)
+            return ExitCode.BAD_INPUT
+        except RuntimeError as exc:  # e.g. --device cuda without a GPU
+            print(f"bci-app: error: {exc}", file=sys.stderr)
+            return ExitCode.USAGE
+        return run_headless(engine)
+    from bci_app.gui.app import run_gui
+    from models.io import warm_up_tracing
 
-        warm_up_tracing()  # before the window exists: TorchScript's set-up would freeze it
-        return run_gui(config, screenshot=args.screenshot, duration=args.duration)
-    except (ModelFileError, RuntimeError, ValueError) as exc:
-        print(f"bci-app: error: {exc}", file=sys.stderr)
-        return 2
+    warm_up_tracing()  # before the window exists: TorchScript's set-up would freeze it
+    return run_gui(config, screenshot=args.screenshot, duration=args.duration)
 
 
 def _display_available() -> bool:

@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 
 from models import DEMO_MODEL_PATH
+from models.exit_codes import Interrupted, on_stop_signals, raise_interrupted
 
 DEMO_DIR = Path(".demo")
 DEMO_TRIAL_SECONDS = 20.0  # 15 trials x 20 s = 5 minutes, then it loops
@@ -46,7 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration", type=float, help="stop after this many seconds")
     p.add_argument("--screenshot", type=Path, help="save a PNG of the window and exit")
     args = p.parse_args(argv)
-    recording = demo_recording()
+    try:
+        with on_stop_signals(raise_interrupted):  # the app installs its own once it runs
+            recording = demo_recording()
+    except Interrupted as exc:
+        print(f"bci-demo: interrupted by {exc}", file=sys.stderr)
+        return exc.exit_code
     name = f"sicleer-demo-{uuid.uuid4().hex[:6]}"
     env = dict(os.environ)
     replay = subprocess.Popen(

@@ -42,16 +42,36 @@ def _tensor_digest(tensors: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
+def _non_finite(tensors: dict[str, torch.Tensor]) -> list[str]:
+    """Names of the tensors holding NaN or infinite values, in name order."""
+    return sorted(name for name, t in tensors.items()
+                  if t.is_floating_point() and not bool(torch.isfinite(t).all()))
+
+
+def _describe_non_finite(names: list[str]) -> str:
+    shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+    return f"NaN or infinite weights in {len(names)} tensor(s) ({shown})"
+
+
 def save_model(path: str | Path, net: SICLEER, meta: ModelMetadata) -> Path:
     """Write ``net``'s weights and ``meta`` (as format version 2) to one safetensors file.
 
     Returns:
         The path written (the file is replaced atomically).
+
+    Raises:
+        ValueError: the network's config differs from the metadata's.
+        ModelFileError: invalid metadata, or weights with NaN/Inf values (a diverged training
+            run); nothing is written then.
     """
     if net.cfg != meta.config:
         raise ValueError("network config and metadata config differ")
     meta.validate()
     tensors = {k: v.detach().cpu().float().contiguous() for k, v in net.state_dict().items()}
+    bad = _non_finite(tensors)
+    if bad:
+        raise ModelFileError(f"not writing {path}: the network has {_describe_non_finite(bad)}; "
+                             "training diverged (try a lower --lr)")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = meta.to_json()
@@ -145,8 +165,9 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
 
     Raises:
         ModelFileError: missing file, not safetensors, no or invalid metadata, tensors whose
-            names or shapes differ from what the metadata's architecture needs, or weights
-            (or, from format 2 on, metadata) that no longer match the digest written with them.
+            names or shapes differ from what the metadata's architecture needs, weights (or,
+            from format 2 on, metadata) that no longer match the digest written with them, or
+            weights with NaN/Inf values.
     """
     path = Path(path)
     read_header(path)  # clear messages for directories, pickles and other non-safetensors
@@ -185,6 +206,10 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
         covered = "weights" if meta.format_version < 2 else "weights or metadata"
         raise ModelFileError(f"{path}: {covered} do not match the digest stored with them "
                              "(the file was altered or damaged after it was written)")
+    bad = _non_finite(tensors)
+    if bad:
+        raise ModelFileError(f"{path}: {_describe_non_finite(bad)}; the model would predict "
+                             "nonsense (was it exported from a diverged training run?)")
     net.load_state_dict(tensors)
     dev = torch.device(device)
     return LoadedModel(net.to(dev), meta, dev, stored)

@@ -35,6 +35,7 @@ from models.eeg.seed_layout import SEED_CLASS_NAMES
 from models.preprocessing import FilterSpec, Normalisation
 
 __all__ = [
+    "BOUNDS",
     "DEMO_MODEL_PATH",
     "DIGEST_KEY",
     "FORMAT_NAME",
@@ -209,13 +210,22 @@ class ModelMetadata:
         return self.preprocessing.normalisation
 
     def validate(self) -> None:
-        """Check internal consistency; raise :class:`ModelFileError` naming the field."""
-        n = self.config.n_channels
+        """Check internal consistency and plausibility; raise :class:`ModelFileError` naming
+        the field and the value.
+
+        Besides agreeing with each other, the numbers must lie within :data:`BOUNDS`, which a
+        real EEG model can reach; anything outside (an edited or corrupt file) is refused before
+        the app sizes a buffer or a network from it.
+        """
+        cfg = self.config
+        for name in ("n_channels", "n_classes", "hidden_dims", "output_dims", "clf_channels",
+                     "depth", "kernel_size"):
+            _check_bounds(f"config.{name}", getattr(cfg, name), integer=True)
+        n = cfg.n_channels
+        _check_names("channel_names", self.channel_names)
         if len(self.channel_names) != n:
             raise ModelFileError(f"metadata lists {len(self.channel_names)} channel names but the "
                                  f"network has n_channels={n}")
-        if len(set(self.channel_names)) != n:
-            raise ModelFileError("metadata channel_names contains duplicates")
         norm = self.preprocessing.normalisation
         for name, values in (("mean", norm.mean), ("std", norm.std)):
             if len(values) != n:
@@ -225,14 +235,13 @@ class ModelMetadata:
                 raise ModelFileError(f"metadata normalisation {name} contains NaN or Inf")
         if min(norm.std) <= 0:
             raise ModelFileError("metadata normalisation std must be positive for every channel")
-        if len(self.class_names) != self.config.n_classes:
+        _check_names("class_names", self.class_names)
+        if len(self.class_names) != cfg.n_classes:
             raise ModelFileError(f"metadata lists {len(self.class_names)} class names but the "
-                                 f"network has n_classes={self.config.n_classes}")
-        if not (isinstance(self.sfreq, int | float) and math.isfinite(self.sfreq)
-                and self.sfreq > 0):
-            raise ModelFileError(f"metadata sfreq must be a positive number, got {self.sfreq!r}")
-        if self.window_samples < 2:
-            raise ModelFileError(f"metadata window_samples must be >= 2, got {self.window_samples}")
+                                 f"network has n_classes={cfg.n_classes}")
+        _check_bounds("sfreq", self.sfreq)
+        _check_bounds("window_samples", self.window_samples, integer=True)
+        _check_bounds("window_seconds", self.window_samples / self.sfreq)
 
     def to_json(self) -> str:
         """Serialise as format version :data:`FORMAT_VERSION` (sorted keys, so the text, and
@@ -280,6 +289,50 @@ class ModelMetadata:
             raise ModelFileError(f"metadata fields are invalid: {exc!r}") from exc
         meta.validate()
         return meta
+
+
+BOUNDS: dict[str, tuple[float, float]] = {
+    "sfreq": (32.0, 4096.0),
+    "window_samples": (8, 65536),
+    "window_seconds": (0.05, 30.0),
+    "config.n_channels": (1, 512),
+    "config.n_classes": (2, 100),
+    "config.hidden_dims": (1, 4096),
+    "config.output_dims": (1, 4096),
+    "config.clf_channels": (1, 4096),
+    "config.depth": (1, 16),
+    "config.kernel_size": (1, 31),
+}
+"""Inclusive (low, high) bounds that :meth:`ModelMetadata.validate` enforces: sampling rate in
+Hz (EEG amplifiers and the models trained on them: 32 Hz to 4 kHz), window length in samples
+and in seconds (at most 30 s: the live engine keeps 30 s of signal), up to 512 channels (the
+largest caps with extras), 2 to 100 classes, and network widths, depth and kernel sizes far
+beyond the published architecture yet small enough that building the network stays cheap."""
+
+
+def _check_bounds(name: str, value: Any, integer: bool = False) -> None:
+    """Refuse ``value`` unless it is a (whole, when ``integer``) number within BOUNDS[name]."""
+    low, high = BOUNDS[name]
+    kind = int if integer else int | float
+    if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value):
+        what = "a whole number" if integer else "a number"
+        raise ModelFileError(f"metadata {name} must be {what}, got {value!r}")
+    if not low <= value <= high:
+        shown = f"{value}" if isinstance(value, int) else f"{value:g}"
+        raise ModelFileError(f"metadata {name} = {shown} is outside the range a real EEG model "
+                             f"can have ({low:g} to {high:g})")
+
+
+def _check_names(field_name: str, names: Any) -> None:
+    """Refuse a list of names that is not non-empty, distinct strings."""
+    if not isinstance(names, list | tuple) or not names:
+        raise ModelFileError(f"metadata {field_name} must be a non-empty list of names")
+    bad = [v for v in names if not isinstance(v, str) or not v.strip()]
+    if bad:
+        raise ModelFileError(f"metadata {field_name} holds entries that are not names: {bad[:5]}")
+    repeated = sorted({v for v in names if list(names).count(v) > 1})
+    if repeated:
+        raise ModelFileError(f"metadata {field_name} contains duplicates: {repeated}")
 
 
 def _upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:

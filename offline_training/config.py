@@ -8,10 +8,12 @@ from typing import Any
 
 from models.device import DEVICES
 
-__all__ = ["DEVICES", "LOSSES", "PROTOCOLS", "TrainConfig"]
+__all__ = ["BALANCES", "BASELINES", "DEVICES", "LOSSES", "PROTOCOLS", "TrainConfig"]
 
 PROTOCOLS = ("subject-dependent", "loso", "cross-session")
 LOSSES = ("joint", "ce", "contrastive")
+BALANCES = ("gradnorm", "none")
+BASELINES = ("csp-lda", "none")
 
 
 @dataclass
@@ -31,10 +33,24 @@ class TrainConfig:
         window_seconds, stride_seconds: window length and hop (s); stride None = window.
         loss: joint (contrastive + lambda * CE), ce (classification only) or contrastive
             (encoder on the contrastive loss alone, then a classifier on the frozen encoder).
-        lambda_ce: weight of the cross-entropy term in the joint loss.
+        lambda_ce: weight of the cross-entropy term in the joint loss (on top of the balance).
+        balance: how the joint loss weighs its contrastive term. ``gradnorm``: every
+            ``balance_every`` steps the contrastive term's weight is set so that its gradient
+            on the encoder has the norm of the cross-entropy's (see
+            :mod:`offline_training.balance`); ``none``: the paper's plain sum.
+        balance_every: optimizer steps between two gradient probes (balance and the
+            gradient-share curves).
         alpha: weight of the instance-wise term in the hierarchical loss.
         mask: timestamp masking during training.
+        min_steps: at least this many optimizer steps per fold, however small the data.
+        val_trials: training trials per class held out to choose the step (early stopping on
+            validation accuracy); 0 trains on every training trial for the full budget.
+        patience: validations without improvement before training stops early.
+        weight_decay: AdamW's decoupled weight decay.
+        dropout: dropout on the encoder's representation during training.
         hidden_dims, output_dims: encoder widths.
+        baseline: classical classifier fitted on the same windows of every fold, printed
+            beside SI-CLEER (``csp-lda``: common spatial patterns + shrinkage LDA).
         device: auto (CUDA when present), cpu or cuda.
         seed: random seed (runs on CPU are deterministic for a seed).
         export: write a model trained on all selected data here after evaluation.
@@ -55,8 +71,15 @@ class TrainConfig:
     stride_seconds: float | None = None
     loss: str = "joint"
     lambda_ce: float = 1.0
+    balance: str = "none"  # gradnorm becomes the default once measured better (issue 9)
+    balance_every: int = 10
     alpha: float = 0.5
     mask: bool = True
+    min_steps: int = 0
+    val_trials: int = 0
+    patience: int = 10
+    weight_decay: float = 0.0
+    dropout: float = 0.1
     hidden_dims: int = 64
     output_dims: int = 320
     device: str = "auto"
@@ -64,6 +87,7 @@ class TrainConfig:
     export: Path | None = None
     occlusion_windows: int = 256
     fresh: bool = False
+    baseline: str = "csp-lda"
 
     def __post_init__(self) -> None:
         self.data, self.out = Path(self.data), Path(self.out)
@@ -71,6 +95,14 @@ class TrainConfig:
         checks = [
             (self.protocol in PROTOCOLS, f"protocol must be one of {PROTOCOLS}"),
             (self.loss in LOSSES, f"loss must be one of {LOSSES}"),
+            (self.balance in BALANCES, f"balance must be one of {BALANCES}"),
+            (self.baseline in BASELINES, f"baseline must be one of {BASELINES}"),
+            (self.balance_every >= 1, "balance_every must be >= 1"),
+            (self.min_steps >= 0, "min_steps must be >= 0"),
+            (self.val_trials >= 0, "val_trials must be >= 0"),
+            (self.patience >= 1, "patience must be >= 1"),
+            (self.weight_decay >= 0, "weight_decay must be >= 0"),
+            (0 <= self.dropout < 1, "dropout must be in [0, 1)"),
             (self.device in DEVICES, f"device must be one of {DEVICES}"),
             (self.epochs >= 1, "epochs must be >= 1"),
             (self.head_epochs >= 1, "head_epochs must be >= 1"),
@@ -94,8 +126,9 @@ class TrainConfig:
     def fingerprint(self) -> dict[str, Any]:
         """The options that change a fold's result (used to decide if a fold can be reused)."""
         keys = ("protocol", "epochs", "head_epochs", "batch_size", "lr", "window_seconds",
-                "loss", "lambda_ce", "alpha", "mask", "hidden_dims", "output_dims", "seed",
-                "occlusion_windows")
+                "loss", "lambda_ce", "balance", "balance_every", "alpha", "mask", "min_steps",
+                "val_trials", "patience", "weight_decay", "dropout", "hidden_dims",
+                "output_dims", "seed", "occlusion_windows", "baseline")
         return {k: getattr(self, k) for k in keys} | {"stride_seconds": self.stride}
 
     def to_dict(self) -> dict[str, Any]:

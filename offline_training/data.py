@@ -12,7 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from offline_training.seed import MAT_HEADER_BYTES, SessionFile, read_trials
+from offline_training.seed import (
+    MAT_HEADER_BYTES,
+    SEED_SFREQ,
+    SessionFile,
+    check_session,
+    read_trials,
+)
 from offline_training.windows import SessionWindows, WindowPool, cut_windows
 
 
@@ -20,6 +26,22 @@ def is_synthetic(path: Path) -> bool:
     """Whether a session file was written by ``sicleer-synth`` (its MAT header says so)."""
     with open(path, "rb") as f:
         return b"SYNTHETIC" in f.read(MAT_HEADER_BYTES).upper()
+
+
+def check_sessions(sessions: list[SessionFile], window_seconds: float) -> None:
+    """Refuse, before any training starts, sessions that cannot give windows: each must hold
+    exactly the trials 1..15, each at least one window long (headers only; no data read).
+
+    Args:
+        sessions: the selected session files.
+        window_seconds: the training window (s; samples at SEED's rate, as the trainer cuts).
+
+    Raises:
+        SeedFormatError: naming the file, the key and the trial at fault.
+    """
+    window = round(window_seconds * SEED_SFREQ)
+    for sf in sessions:
+        check_session(sf.path, min_samples=window)
 
 
 def session_windows(sf: SessionFile, labels: np.ndarray, window: int,
@@ -30,9 +52,14 @@ def session_windows(sf: SessionFile, labels: np.ndarray, window: int,
         sf: the session file.
         labels: (15,) class of each trial (0..2).
         window, stride: in samples.
+
+    Raises:
+        SeedFormatError: the session does not hold exactly trials 1..15, or a trial is shorter
+            than one window (the message names the file, the key and the trial).
     """
     xs, ys, ts = [], [], []
-    for number, trial in enumerate(read_trials(sf.path), start=1):
+    trials = read_trials(sf.path, complete=True, min_samples=window)
+    for number, trial in enumerate(trials, start=1):
         w = cut_windows(trial, window, stride)
         xs.append(w)
         ys.append(np.full(len(w), labels[number - 1], dtype=np.int64))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from models.network import SICLEER, network_input
 from models.preprocessing import Normalisation
@@ -34,7 +35,8 @@ def macro_f1(cm: np.ndarray) -> float:
 
 @torch.inference_mode()
 def occlusion_importance(net: SICLEER, windows: np.ndarray, y: np.ndarray, norm: Normalisation,
-                         device: torch.device, batch_size: int = 256) -> np.ndarray:
+                         device: torch.device, batch_size: int = 256,
+                         desc: str = "channel importance") -> np.ndarray:
     """Drop of accuracy when each channel is replaced by its training mean.
 
     Args:
@@ -60,4 +62,6 @@ def occlusion_importance(net: SICLEER, windows: np.ndarray, y: np.ndarray, norm:
         return correct / max(len(x_all), 1)
 
     base = acc(None)
-    return np.array([base - acc(c) for c in range(x_all.shape[2])])
+    channels = tqdm(range(x_all.shape[2]), desc=desc, unit="channel", leave=False,
+                    dynamic_ncols=True)
+    return np.array([base - acc(c) for c in channels])

@@ -166,7 +166,7 @@ def _history_matrix(folds: Sequence[dict[str, Any]], key: str) -> np.ndarray:
         values = _as_float_array(history.get(key))
         if key in ("loss_contrastive", "loss_ce"):
             values[values == 0.0] = np.nan
-        if key == "train_accuracy":
+        if key in ("train_accuracy", "val_accuracy"):
             values = 100.0 * values
         rows.append(values)
     n_epochs = max((len(r) for r in rows), default=0)
@@ -191,10 +191,12 @@ def _plot_band(ax: Axes, values: np.ndarray, title: str, ylabel: str) -> None:
         return
     epochs = np.arange(1, values.shape[1] + 1)[keep]
     v = values[:, keep]
-    ax.fill_between(epochs, np.nanmin(v, axis=0), np.nanmax(v, axis=0), alpha=0.25,
-                    label="min-max over folds")
+    n = values.shape[0]
+    if n > 1:
+        ax.fill_between(epochs, np.nanmin(v, axis=0), np.nanmax(v, axis=0), alpha=0.25,
+                        label="min-max over folds")
     ax.plot(epochs, np.nanmean(v, axis=0), marker="o" if len(epochs) <= 30 else None,
-            markersize=3, label=f"mean over {values.shape[0]} folds")
+            markersize=3, label=f"mean over {n} folds" if n > 1 else "the fold")
     ax.legend(fontsize=8)
 
 
@@ -203,19 +205,52 @@ def _has_history(folds: Sequence[dict[str, Any]]) -> bool:
     return any(np.isfinite(_history_matrix(folds, key)).any() for key, _, _ in _CURVES)
 
 
+def _plot_balance(ax: Axes, folds: Sequence[dict[str, Any]]) -> None:
+    """Share of the contrastive term in the encoder's gradient norm per probe, per fold."""
+    ax.set_title("which term drives the encoder")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("contrastive share of the\nencoder gradient (%)")
+    ax.grid(alpha=0.3)
+    drawn = 0
+    for fold in folds:
+        history = fold.get("history") or {}
+        steps = _as_float_array(history.get("probe_step"))
+        share = 100.0 * _as_float_array(history.get("grad_share_contrastive"))
+        if steps.size and steps.size == share.size and np.isfinite(share).any():
+            ax.plot(steps, share, linewidth=1, alpha=0.6 if len(folds) > 1 else 1.0)
+            drawn += 1
+    if not drawn:
+        ax.text(0.5, 0.5, "not recorded\n(no contrastive term in this loss)",
+                transform=ax.transAxes, ha="center", va="center", color="grey")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        return
+    ax.axhline(50.0, color="black", linestyle=":", linewidth=1, label="balanced (50 %)")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=8, loc="upper right")
+    if drawn > 1:
+        ax.text(0.01, 0.02, f"{drawn} folds", transform=ax.transAxes, fontsize=8, color="grey")
+
+
 def plot_training_curves(folds: Sequence[dict[str, Any]], loss: str = "") -> Figure:
-    """2 x 2 panels: total, contrastive, cross-entropy loss and train accuracy per epoch.
+    """2 x 3 panels: total, contrastive and cross-entropy loss, train accuracy per epoch, the
+    validation accuracy per epoch (when trials were held out), and the contrastive term's
+    share of the encoder's gradient per probe step.
 
     Args:
-        folds: the report's ``folds``, each with ``history`` lists indexed by epoch.
+        folds: the report's ``folds``, each with ``history`` lists indexed by epoch (and by
+            probe for ``probe_step`` / ``grad_share_contrastive``).
         loss: the training loss option (shown in the title).
     """
-    fig = Figure(figsize=(10.0, 7.0), layout="constrained")
-    axes = fig.subplots(2, 2)
-    for ax, (key, title, ylabel) in zip(axes.flat, _CURVES, strict=True):
+    fig = Figure(figsize=(14.0, 7.0), layout="constrained")
+    axes = fig.subplots(2, 3)
+    panels = [*_CURVES, ("val_accuracy", "validation accuracy (held-out trials)",
+                         "accuracy (%)")]
+    for ax, (key, title, ylabel) in zip(axes.flat[:5], panels, strict=True):
         _plot_band(ax, _history_matrix(folds, key), title, ylabel)
         if ax.get_xticks().size:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    _plot_balance(axes.flat[5], folds)
     fig.suptitle(f"Training curves{f' (loss: {loss})' if loss else ''}")
     return fig
 

@@ -113,7 +113,7 @@ def summarise_folds(folds: list[dict[str, Any]]) -> dict[str, Any]:
         per_subject[str(subject)] = {
             "accuracy_mean": mean, "accuracy_std": std, "n_folds": len(by_subject[subject]),
         }
-    return {
+    out = {
         "accuracy_mean": acc_mean,
         "accuracy_std": acc_std,
         "macro_f1_mean": f1_mean,
@@ -122,6 +122,12 @@ def summarise_folds(folds: list[dict[str, Any]]) -> dict[str, Any]:
         "per_subject": per_subject,
         "confusion": _summed_confusion(folds),
     }
+    baselines = [f["baseline"] for f in folds if f.get("baseline")]
+    if len(baselines) == len(folds):
+        b_mean, b_std = _mean_std([b.get("accuracy") for b in baselines])
+        out["baseline"] = {"name": baselines[0].get("name", "baseline"),
+                           "accuracy_mean": b_mean, "accuracy_std": b_std}
+    return out
 
 
 # --------------------------------------------------------------------- JSON
@@ -191,6 +197,9 @@ def _config_section(config: dict[str, Any]) -> list[str]:
     return ["## Configuration", "", *_table(["option", "value"], list(config.items())), ""]
 
 
+_BASELINE_NAMES = {"csp-lda": "CSP + LDA, 8-30 Hz"}
+
+
 def _folds_section(folds: Sequence[dict[str, Any]], summary: dict[str, Any]) -> list[str]:
     """Mean +/- std line and the per-fold table."""
     n = summary.get("n_folds", len(folds))
@@ -201,16 +210,24 @@ def _folds_section(folds: Sequence[dict[str, Any]], summary: dict[str, Any]) -> 
         f"** (mean ± std over {n} folds); macro-F1: {_pct(summary.get('macro_f1_mean'))} ± "
         f"{_pct(summary.get('macro_f1_std'))} %. Chance level: 33.33 %.",
         "",
-        "### Per fold",
-        "",
     ]
+    base = summary.get("baseline")
+    if base:
+        name = _BASELINE_NAMES.get(base["name"], base["name"])
+        lines += [f"Classical baseline on the same windows ({name}): "
+                  f"{_pct(base.get('accuracy_mean'))} ± {_pct(base.get('accuracy_std'))} %.", ""]
+    lines += ["### Per fold", ""]
+    has_base = all(f.get("baseline") for f in folds)
     rows = [
         [f.get("name", ""), f.get("subject", ""),
          "all" if f.get("session") is None else f["session"],
-         _pct(f.get("accuracy")), _pct(f.get("macro_f1")), f.get("n_test", "")]
+         _pct(f.get("accuracy")), _pct(f.get("macro_f1")),
+         *([_pct(f["baseline"].get("accuracy"))] if has_base else []),
+         f.get("best_step", "-"), f.get("n_test", "")]
         for f in folds
     ]
-    header = ["fold", "subject", "session", "accuracy (%)", "macro-F1 (%)", "test windows"]
+    header = ["fold", "subject", "session", "accuracy (%)", "macro-F1 (%)",
+              *(["CSP + LDA (%)"] if has_base else []), "step kept", "test windows"]
     return [*lines, *_table(header, rows), ""]
 
 

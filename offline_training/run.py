@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 from models.device import device_name, resolve_device
 from models.io import save_model
 from models.metadata import LossRecipe, ModelMetadata, Preprocessing
+from offline_training.baseline import CSPLDA
 from offline_training.config import TrainConfig
 from offline_training.data import WindowStore, is_synthetic
 from offline_training.evaluate import accuracy, confusion, macro_f1, occlusion_importance
@@ -30,7 +31,7 @@ from offline_training.seed import (
     read_labels,
 )
 from offline_training.train import fit, predict
-from offline_training.windows import fit_normalisation
+from offline_training.windows import WindowPool, fit_normalisation
 
 log = logging.getLogger("sicleer.train")
 
@@ -130,7 +131,8 @@ def run_fold(fold: Fold, store: WindowStore, cfg: TrainConfig, device: torch.dev
         raise ValueError(f"fold {fold.name}: empty split ({len(train_pool)} train, "
                          f"{len(test_pool)} test windows); are the trials shorter than a window?")
     norm = fit_normalisation(train_pool)
-    net, history, seen = fit(train_pool, norm, cfg, device, seed, desc=fold.name)
+    net, history, seen = fit(train_pool, norm, cfg, device, seed, desc=fold.name,
+                             n_classes=len(CLASS_NAMES))
     train_seconds = time.perf_counter() - t0
     probs = predict(net, test_pool, norm, device)
     cm = confusion(test_pool.y, probs.argmax(1), len(CLASS_NAMES))
@@ -138,17 +140,33 @@ def run_fold(fold: Fold, store: WindowStore, cfg: TrainConfig, device: torch.dev
         "name": fold.name, "subject": fold.subject, "session": fold.session,
         "accuracy": accuracy(cm), "macro_f1": macro_f1(cm), "confusion": cm.tolist(),
         "n_train": len(train_pool), "n_test": len(test_pool),
-        "history": history.to_dict(), "windows_trained": seen,
+        "history": history.to_dict(), "best_step": history.best_step, "windows_trained": seen,
         "train_seconds": train_seconds, "fingerprint": cfg.fingerprint(),
     }
+    if cfg.baseline == "csp-lda":
+        entry["baseline"] = baseline_scores(train_pool, test_pool, SEED_SFREQ, len(CLASS_NAMES))
     if cfg.occlusion_windows:
         rng = np.random.default_rng(seed)
         pick = np.sort(rng.choice(len(test_pool), min(cfg.occlusion_windows, len(test_pool)),
                                   replace=False))
-        drop = occlusion_importance(net, test_pool.take(pick), test_pool.y[pick], norm, device)
+        drop = occlusion_importance(net, test_pool.take(pick), test_pool.y[pick], norm, device,
+                                    desc=f"{fold.name} channel importance")
         entry["channel_importance"] = drop.tolist()
     entry["seconds"] = time.perf_counter() - t0
     return entry
+
+
+def baseline_scores(train: WindowPool, test: WindowPool, sfreq: float,
+                    n_classes: int) -> dict[str, Any]:
+    """CSP + LDA (:mod:`offline_training.baseline`) fitted on the fold's training windows and
+    scored on its test windows: the same windows as SI-CLEER, no validation hold-out."""
+    model = CSPLDA(sfreq)
+    model.fit(train.take(np.arange(len(train))), train.y)
+    pred = np.concatenate([model.predict(test.take(np.arange(s, min(s + 512, len(test)))))
+                           for s in range(0, len(test), 512)])
+    cm = confusion(test.y, pred, n_classes)
+    return {"name": "csp-lda", "band_hz": list(model.band), "n_filters": model.n_filters,
+            "accuracy": accuracy(cm), "macro_f1": macro_f1(cm), "confusion": cm.tolist()}
 
 
 def _channel_importance(folds: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -171,7 +189,7 @@ def export_model(cfg: TrainConfig, sessions: list[SessionFile], store: WindowSto
         config=net.cfg, channel_names=list(SEED_CHANNELS), sfreq=SEED_SFREQ,
         window_samples=store.window, preprocessing=Preprocessing(norm),
         class_names=list(CLASS_NAMES),
-        loss=LossRecipe(cfg.loss, cfg.lambda_ce, cfg.alpha, cfg.mask),
+        loss=LossRecipe(cfg.loss, cfg.lambda_ce, cfg.alpha, cfg.mask, cfg.balance),
         protocol=(f"trained on all trials of {len(sessions)} session(s); evaluated with "
                   f"{cfg.protocol}"),
         metrics={k: summary.get(k) for k in ("accuracy_mean", "accuracy_std",

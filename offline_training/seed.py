@@ -35,6 +35,7 @@ __all__ = [
     "TRIAL_SECONDS",
     "SeedFormatError",
     "SessionFile",
+    "check_session",
     "find_label_file",
     "find_sessions",
     "parse_numbers",
@@ -124,11 +125,22 @@ def _data_dir(root: str | Path) -> Path:
     candidates = [root, root / DATA_DIRNAME]
     candidates += [root / name / DATA_DIRNAME for name in ("SEED", "SEED_EEG")]
     for folder in candidates:
-        if folder.is_dir() and any(SESSION_FILE_RE.match(p.name) for p in folder.iterdir()):
+        if folder.is_dir() and any(SESSION_FILE_RE.match(p.name) for p in _entries(folder)):
             return folder
     raise SeedFormatError(
         f"no SEED session files in {root} or {root / DATA_DIRNAME}: expected {_EXPECTED}"
     )
+
+
+def _entries(folder: Path) -> list[Path]:
+    """The entries of ``folder``; a folder that cannot be listed is a SeedFormatError."""
+    try:
+        return list(folder.iterdir())
+    except PermissionError:
+        raise SeedFormatError(f"cannot read folder {folder}: permission denied (check its "
+                              "read and execute permissions)") from None
+    except OSError as err:
+        raise SeedFormatError(f"cannot read folder {folder}: {err.strerror or err}") from None
 
 
 def find_sessions(root: str | Path) -> list[SessionFile]:
@@ -147,7 +159,7 @@ def find_sessions(root: str | Path) -> list[SessionFile]:
     """
     folder = _data_dir(root)
     by_subject: dict[int, list[tuple[str, Path]]] = {}
-    for path in folder.iterdir():
+    for path in _entries(folder):
         match = SESSION_FILE_RE.match(path.name)
         if match and path.is_file():
             by_subject.setdefault(int(match.group(1)), []).append((match.group(2), path))
@@ -200,6 +212,10 @@ def _read_error(path: Path, err: Exception) -> SeedFormatError:
     """Build the error for a .mat file that scipy could not parse."""
     if isinstance(err, NotImplementedError):  # MATLAB v7.3 (HDF5)
         return SeedFormatError(f"cannot read {path}: MATLAB v7.3/HDF5 is not supported ({err})")
+    if isinstance(err, PermissionError):
+        return SeedFormatError(f"cannot read {path}: permission denied")
+    if isinstance(err, OSError) and err.strerror:
+        return SeedFormatError(f"cannot read {path}: {err.strerror}")
     return SeedFormatError(f"cannot read {path}: not a readable MATLAB file ({err})")
 
 
@@ -257,14 +273,19 @@ def _numbered_keys(path: Path, names: Iterable[str]) -> list[tuple[int, str]]:
     return sorted(numbered.items())
 
 
-def _variable_names(path: Path) -> list[str]:
-    """Names of the variables stored in a .mat file (reads headers only, not data)."""
+def _variables(path: Path) -> dict[str, tuple[int, ...]]:
+    """Name -> shape of the variables stored in a .mat file (reads headers only, not data)."""
     if not path.is_file():
         raise SeedFormatError(f"session file not found: {path}")
     try:
-        return [name for name, _shape, _cls in scipy.io.whosmat(path)]
+        return {name: tuple(shape) for name, shape, _cls in scipy.io.whosmat(path)}
     except Exception as err:
         raise _read_error(path, err) from err
+
+
+def _variable_names(path: Path) -> list[str]:
+    """Names of the variables stored in a .mat file (reads headers only, not data)."""
+    return list(_variables(path))
 
 
 def trial_keys(path: str | Path) -> list[str]:
@@ -277,22 +298,68 @@ def trial_keys(path: str | Path) -> list[str]:
     return [key for _, key in _numbered_keys(path, _variable_names(path))]
 
 
-def _check_trial(path: Path, key: str, array: np.ndarray) -> None:
+def _check_numbers(path: Path, available: dict[int, str]) -> None:
+    """Refuse a session whose trials are not exactly 1..N_TRIALS, naming what is missing or
+    extra (each trial needs its label in ``label.mat``)."""
+    expected = set(range(1, N_TRIALS + 1))
+    missing = sorted(expected - set(available))
+    extra = sorted(set(available) - expected)
+    layout = (f"a SEED session holds trials 1-{N_TRIALS}, keys '<prefix>_eeg1' .. "
+              f"'<prefix>_eeg{N_TRIALS}', one per label in {LABEL_FILENAME}")
+    if missing:
+        raise SeedFormatError(f"{path}: trial(s) {missing} missing ({layout}); trial keys present: "
+                              f"{[available[n] for n in sorted(available)]}")
+    if extra:
+        raise SeedFormatError(f"{path}: unexpected trial(s) {extra} (keys "
+                              f"{[available[n] for n in extra]}; {layout})")
+
+
+def _check_shape(where: str, shape: tuple[int, ...], number: int, min_samples: int) -> None:
+    """Validate a trial's shape (62, T) with T >= ``min_samples``; ``where`` names file and key."""
+    if len(shape) != 2:
+        raise SeedFormatError(f"{where} has shape {shape}, expected 2-D (62 channels, T)")
+    n_channels, n_samples = shape
+    if n_channels != len(SEED_CHANNELS):
+        hint = " (transposed?)" if n_samples == len(SEED_CHANNELS) else ""
+        raise SeedFormatError(
+            f"{where} has {n_channels} channels (shape {shape}), "
+            f"expected {len(SEED_CHANNELS)}{hint}"
+        )
+    if n_samples == 0:
+        raise SeedFormatError(f"{where} has no samples")
+    if n_samples < min_samples:
+        raise SeedFormatError(
+            f"{where} (trial {number}) has {n_samples} samples ({n_samples / SEED_SFREQ:g} s at "
+            f"{SEED_SFREQ:g} Hz), fewer than the {min_samples} samples "
+            f"({min_samples / SEED_SFREQ:g} s) of one window"
+        )
+
+
+def check_session(path: str | Path, min_samples: int = 1) -> None:
+    """Check a session file from its headers only (no data read): exactly the trials 1..15,
+    each of shape (62, T) with T >= ``min_samples``.
+
+    Raises:
+        SeedFormatError: naming the file, the key and the trial at fault, and what was
+            expected.
+    """
+    path = Path(path)
+    shapes = _variables(path)
+    available = dict(_numbered_keys(path, list(shapes)))
+    _check_numbers(path, available)
+    for number, key in sorted(available.items()):
+        _check_shape(f"{path}: key '{key}'", shapes[key], number, min_samples)
+
+
+def _check_trial(path: Path, key: str, array: np.ndarray, number: int,
+                 min_samples: int = 1) -> None:
     """Validate one trial array of shape (62, T); raise SeedFormatError naming file and key."""
     where = f"{path}: key '{key}'"
     if array.ndim != 2:
         raise SeedFormatError(f"{where} has shape {array.shape}, expected 2-D (62 channels, T)")
     if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
         raise SeedFormatError(f"{where} has dtype {array.dtype}, expected a real numeric array")
-    n_channels, n_samples = array.shape
-    if n_channels != len(SEED_CHANNELS):
-        hint = " (transposed?)" if n_samples == len(SEED_CHANNELS) else ""
-        raise SeedFormatError(
-            f"{where} has {n_channels} channels (shape {array.shape}), "
-            f"expected {len(SEED_CHANNELS)}{hint}"
-        )
-    if n_samples == 0:
-        raise SeedFormatError(f"{where} has no samples")
+    _check_shape(where, array.shape, number, min_samples)
     n_bad = int(array.size - np.count_nonzero(np.isfinite(array)))
     if n_bad:
         raise SeedFormatError(f"{where} has {n_bad} NaN/Inf values of {array.size}")
@@ -302,6 +369,9 @@ def read_trials(
     path: str | Path,
     trials: Sequence[int] | None = None,
     dtype: np.dtype | type = np.float32,
+    *,
+    complete: bool = False,
+    min_samples: int = 1,
 ) -> list[np.ndarray]:
     """Read the trials of one session file.
 
@@ -310,16 +380,22 @@ def read_trials(
         trials: 1-based trial numbers to read, in the order wanted; ``None`` reads all, ordered
             by trial number.
         dtype: dtype of the returned arrays (default float32).
+        complete: require exactly the trials 1..15 (what training needs: one label each).
+        min_samples: shortest trial accepted, in samples (training: one window).
 
     Returns:
         One array per trial, shape (62, T_i) with T_i samples at 200 Hz, in microvolts.
 
     Raises:
-        SeedFormatError: unreadable file, no trial keys, a requested trial missing, an array not
-            2-D, a channel count other than 62, or NaN/Inf values (the message names file and key).
+        SeedFormatError: unreadable file, no trial keys, a requested trial missing, with
+            ``complete`` a trial of 1..15 missing or one beyond them, an array not 2-D, a
+            channel count other than 62, fewer than ``min_samples`` samples, or NaN/Inf values
+            (the message names file and key, and what was expected).
     """
     path = Path(path)
     available = dict(_numbered_keys(path, _variable_names(path)))
+    if complete:
+        _check_numbers(path, available)
     numbers = sorted(available) if trials is None else [int(n) for n in trials]
     missing = [n for n in numbers if n not in available]
     if missing:
@@ -333,7 +409,7 @@ def read_trials(
         if key not in data:
             raise SeedFormatError(f"{path}: key '{key}' could not be loaded")
         array = np.asarray(data.pop(key))
-        _check_trial(path, key, array)
+        _check_trial(path, key, array, number, min_samples)
         out.append(np.ascontiguousarray(array, dtype=dtype))
         del array, data
     return out

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from models.exit_codes import ExitCode, Interrupted, on_stop_signals, raise_interrupted
 from offline_training.seed import TRIAL_SECONDS, parse_numbers
 from offline_training.synth import generate_seed_folder
 
@@ -81,11 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ``sicleer-synth``; returns the process exit status (0 ok, 1 error, 2 usage)."""
+    """Run ``sicleer-synth``; returns the process exit code (:mod:`models.exit_codes`: 0 ok,
+    2 usage, 5 the folder cannot be written or holds files it may not replace, 128+N stopped
+    by signal N)."""
     args = build_parser().parse_args(argv)
     if args.seed < 0:
         print("sicleer-synth: error: --seed must be >= 0", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     n_files = len(args.subjects) * args.sessions + 2
     start = time.perf_counter()
     with tqdm(total=n_files, unit="file", desc="sicleer-synth") as bar:
@@ -95,19 +98,29 @@ def main(argv: list[str] | None = None) -> int:
             bar.update()
 
         try:
-            written = generate_seed_folder(
-                args.outdir,
-                subjects=args.subjects,
-                n_sessions=args.sessions,
-                trial_seconds=args.trial_seconds,
-                seed=args.seed,
-                overwrite=args.force,
-                on_file=advance,
-            )
-        except (FileExistsError, ValueError, OSError) as err:
+            with on_stop_signals(raise_interrupted):
+                written = generate_seed_folder(
+                    args.outdir,
+                    subjects=args.subjects,
+                    n_sessions=args.sessions,
+                    trial_seconds=args.trial_seconds,
+                    seed=args.seed,
+                    overwrite=args.force,
+                    on_file=advance,
+                )
+        except Interrupted as exc:
+            bar.close()
+            print(f"sicleer-synth: interrupted ({exc}); the last file may be incomplete: run "
+                  "again with --force", file=sys.stderr)
+            return exc.exit_code
+        except ValueError as err:
             bar.close()
             print(f"sicleer-synth: error: {err}", file=sys.stderr)
-            return 1
+            return ExitCode.USAGE
+        except OSError as err:  # FileExistsError included: files it may not replace
+            bar.close()
+            print(f"sicleer-synth: error: {err}", file=sys.stderr)
+            return ExitCode.OUTPUT
     folder = written[0].parent
     size = sum(p.stat().st_size for p in written) / 1e6
     n_sessions = len(written) - 2
@@ -116,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         f"({size:.1f} MB, {time.perf_counter() - start:.1f} s, seed {args.seed})"
     )
     print(f"use it as a SEED folder: {args.outdir}")
-    return 0
+    return ExitCode.OK
 
 
 if __name__ == "__main__":

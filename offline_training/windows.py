@@ -38,6 +38,10 @@ def cut_windows(trial: np.ndarray, window: int, stride: int) -> np.ndarray:
     return np.ascontiguousarray(view[:, starts].transpose(1, 0, 2), dtype=np.float32)
 
 
+TRIAL_KEY_BASE = 1_000_000
+"""Trial numbers of one part of a :class:`WindowPool` stay below this."""
+
+
 @dataclass
 class SessionWindows:
     """The windows of one session (array may be a read-only memory map).
@@ -63,18 +67,53 @@ class WindowPool:
     """
 
     def __init__(self, parts: Sequence[tuple[SessionWindows, np.ndarray]]) -> None:
-        """``parts``: (session windows, boolean or index selection of its windows)."""
+        """``parts``: (session windows, boolean or index selection of its windows).
+
+        Attributes:
+            y: (n,) class of each window.
+            trial_key: (n,) int64 identifier of each window's trial, unique across the parts
+                (``part * TRIAL_KEY_BASE + trial number``), for splits by trial.
+        """
+        self._parts = list(parts)
         self._arrays: list[np.ndarray] = []
-        owners, locals_, labels = [], [], []
-        for k, (sw, sel) in enumerate(parts):
+        owners, locals_, labels, trials = [], [], [], []
+        for k, (sw, sel) in enumerate(self._parts):
             idx = np.flatnonzero(sel) if np.asarray(sel).dtype == bool else np.asarray(sel)
             self._arrays.append(sw.x)
             owners.append(np.full(idx.size, k, dtype=np.int64))
             locals_.append(idx.astype(np.int64))
             labels.append(sw.y[idx])
+            trials.append(k * TRIAL_KEY_BASE + np.asarray(sw.trial)[idx].astype(np.int64))
         self._owner = np.concatenate(owners) if owners else np.zeros(0, np.int64)
         self._local = np.concatenate(locals_) if locals_ else np.zeros(0, np.int64)
         self.y = np.concatenate(labels) if labels else np.zeros(0, np.int64)
+        self.trial_key = np.concatenate(trials) if trials else np.zeros(0, np.int64)
+
+    def subset(self, keep: np.ndarray) -> WindowPool:
+        """The windows where ``keep`` (bool, (n,)) is True, as a new pool (nothing copied)."""
+        keep = np.asarray(keep, dtype=bool)
+        parts = []
+        for k, (sw, _) in enumerate(self._parts):
+            mine = keep & (self._owner == k)
+            parts.append((sw, self._local[mine]))
+        return WindowPool(parts)
+
+    def split_trials(self, per_class: int) -> tuple[WindowPool, WindowPool]:
+        """Hold out the last ``per_class`` trials of each class (by part, then trial number).
+
+        A class keeps at least one training trial: with fewer than ``per_class + 1`` trials,
+        it gives fewer (or none) to the held-out pool.
+
+        Returns:
+            (training pool, held-out pool); every window of a trial is on one side.
+        """
+        held = np.zeros(len(self), dtype=bool)
+        for cls in np.unique(self.y):
+            keys = np.unique(self.trial_key[self.y == cls])  # sorted: later trials last
+            n = min(per_class, len(keys) - 1)
+            if n > 0:
+                held |= np.isin(self.trial_key, keys[-n:])
+        return self.subset(~held), self.subset(held)
 
     def __len__(self) -> int:
         return int(self._owner.size)

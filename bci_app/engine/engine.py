@@ -2,13 +2,16 @@
 
 Threads:
 - the stream's reader thread (:class:`bci_app.lsl.reader.InletReader`, blocking LSL pulls)
-  calls :meth:`Engine._on_chunk` with every chunk: it runs the signal path
-  (:class:`bci_app.signal.pipeline.LivePipeline`: units, channel map, resampling, filters)
-  and appends to a ring buffer, then wakes the engine thread.
-- the engine thread (:meth:`Engine.run`) is the state machine (:class:`EngineState`) and
-  cuts windows every hop, runs the model, smooths and computes band power
-  (:mod:`bci_app.engine.features`) and writes the outputs. When it falls behind it jumps to
-  the newest window and counts what it skipped, so lag never builds up.
+  calls :meth:`Engine._on_chunk` with every chunk: the stream's clock
+  (:class:`bci_app.signal.clock.StreamClock`: gaps, jitter, jumps), then the signal path
+  (:class:`bci_app.signal.pipeline.LivePipeline`: units, invalid samples, channel map,
+  resampling, filters), appended to a ring buffer; then it wakes the engine thread.
+- the engine thread (:meth:`Engine.run`) is the state machine (:class:`EngineState`): it tells
+  a stalled stream (still listed, silent) from a lost one (gone), reconnects, and cuts windows
+  every hop; per window it checks each channel (:mod:`bci_app.signal.quality`), interpolates
+  a few bad ones or pauses predictions when too many are bad, runs the model, smooths and
+  computes band power (:mod:`bci_app.engine.features`) and writes the outputs. When it falls
+  behind it jumps to the newest window and counts what it skipped, so lag never builds up.
 The GUI (or the headless CLI) only reads snapshots: :meth:`status`, :meth:`drain_results`,
 :meth:`recent_samples`.
 """
@@ -36,13 +39,17 @@ from bci_app.lsl.streams import (
     StreamDescription,
     StreamSelectionError,
     check_eeg_stream,
+    find_stream,
     list_streams,
     select_stream,
 )
 from bci_app.session.log import SessionLog
-from bci_app.session.stats import SummaryStats, count_gaps
+from bci_app.session.stats import SummaryStats
 from bci_app.session.summary import write_summary
+from bci_app.signal.channel_map import ChannelMappingError, ChannelRepair
+from bci_app.signal.clock import ClockJump, StreamClock
 from bci_app.signal.pipeline import LivePipeline
+from bci_app.signal.quality import QualityTracker
 from bci_app.signal.ring import SampleRing
 from models import LoadedModel, load_model
 from models.device import device_name, resolve_device
@@ -52,7 +59,11 @@ __all__ = ["Engine", "use_one_inference_thread"]
 log = logging.getLogger("bci_app.engine")
 
 RING_SECONDS = 30.0
+WARNING_SECONDS = 10.0  # how long a clock-jump warning stays in the status
+STALL_RECHECK_S = 2.0  # while stalled: how often to look whether the stream is still listed
+MAX_JUMP_LOGS = 5  # clock jumps logged one by one; the rest are counted in the summary
 _S = EngineState
+_RECEIVING = (_S.WARMING_UP, _S.RUNNING, _S.BAD_SIGNAL, _S.RECONNECTING)
 
 
 def use_one_inference_thread() -> None:
@@ -73,6 +84,10 @@ class Engine:
         config: the session's options.
         model: an already loaded model (else ``config.model`` is loaded; a bad file raises
             :class:`models.ModelFileError` here, before anything starts).
+
+    Attributes:
+        failure: the exception that ended the session in the ``error`` state (None otherwise),
+            for the command line's exit code.
     """
 
     def __init__(self, config: EngineConfig, model: LoadedModel | None = None) -> None:
@@ -86,6 +101,7 @@ class Engine:
         self.window = int(self.meta.window_samples)
         self.hop = max(1, round(config.hop * self.sfreq))
         self.stats = SummaryStats(self.class_names)
+        self.failure: BaseException | None = None
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -95,8 +111,12 @@ class Engine:
         self._message = ""
         self._link = StreamLink()
         self._has_markers = False
-        self._ring = SampleRing(int(RING_SECONDS * self.sfreq), len(self.channel_names))
+        ring_seconds = max(RING_SECONDS, 2 * self.window / self.sfreq)
+        self._ring = SampleRing(int(ring_seconds * self.sfreq), len(self.channel_names))
         self._pipeline: LivePipeline | None = None
+        self._clock: StreamClock | None = None
+        self._quality: QualityTracker | None = None
+        self._repair: ChannelRepair | None = None
         self._stream: InletReader | None = None
         self._desc: StreamDescription | None = None
         self._streams_seen: list[StreamDescription] = []
@@ -104,10 +124,14 @@ class Engine:
         self._markers: MarkerListener | None = None
         self._outlet: PredictionOutlet | None = None
         self._log: SessionLog | None = None
-        self._last_ts: float | None = None  # newest input timestamp seen
         self._last_arrival = 0.0  # local_clock() of the newest chunk
+        self._lost_since_data = False  # lost since the last sample: next data is a reconnect
+        self._next_listing = 0.0  # while stalled: local_clock() of the next listing
         self._epoch_start = 0  # ring sample number where the current warm-up began
-        self._chunk_error: str | None = None
+        self._jump_span = (-1, -1)  # ring samples [start, end) of the newest clock jump
+        self._jumps_logged = 0
+        self._warning, self._warning_at = "", -math.inf
+        self._chunk_error: BaseException | None = None
         self._smoother = ProbabilitySmoother(config.smoothing, self.hop / self.sfreq)
         self._features = WindowFeatures(self.channel_names, self.sfreq)
 
@@ -137,8 +161,15 @@ class Engine:
         """The current status, with live statistics (a new immutable snapshot)."""
         stats = self.stats.snapshot()
         with self._cond:
+            warnings = []
+            if local_clock() - self._warning_at < WARNING_SECONDS:
+                warnings.append(self._warning)
+            quality = self._quality
+            bad = quality.pairs() if quality is not None else ()
+            if bad and self._state == _S.RUNNING:
+                warnings.append(f"interpolating bad channels: {quality.describe()}")
             return EngineStatus(self._state, self._message, self._device_name,
-                                self._has_markers, self._link, stats)
+                                self._has_markers, self._link, stats, "; ".join(warnings), bad)
 
     def drain_results(self) -> list[WindowResult]:
         """Results produced since the previous call (oldest first)."""
@@ -158,8 +189,8 @@ class Engine:
             n = min(int(seconds * self.sfreq), total, self._ring.capacity)
             if n == 0:
                 return np.zeros((len(self.channel_names), 0), np.float32), np.zeros(0)
-            data, times, _ = self._ring.window(total, n)
-        return data, times
+            window = self._ring.window(total, n)
+        return window.data, window.times
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> None:
@@ -175,6 +206,7 @@ class Engine:
             self._loop()
         except Exception as exc:  # any failure becomes a visible state
             log.error("%s", exc)
+            self.failure = exc
             self._set_state(_S.ERROR, str(exc))
         finally:
             self._shutdown()
@@ -209,15 +241,23 @@ class Engine:
 
     def _attach(self, desc: StreamDescription, stream: InletReader,
                 pipeline: LivePipeline) -> None:
-        """Make ``stream`` the engine's source: status, warm-up, then start its reader."""
+        """Make ``stream`` the engine's source: status, warm-up, then start its reader.
+
+        The stream's clock is kept across reconnections to the same source, so the samples
+        missing while it was gone are counted from the timestamps.
+        """
         cmap = pipeline.channel_map
         self._warm_samples = math.ceil(pipeline.warmup_seconds * self.sfreq) + self.window
+        repair = ChannelRepair(cmap)
         with self._cond:
             self._generation += 1
             generation = self._generation
             self._pipeline, self._stream, self._desc = pipeline, stream, desc
+            if self._clock is None or self._clock.sfreq != desc.sfreq:
+                self._clock = StreamClock(desc.sfreq)
+            self._repair = repair
+            self._quality = QualityTracker(self.channel_names, repair.matched_rows)
             self._last_arrival = local_clock()
-            self._last_ts = None
             self._ring.clear()
             self._epoch_start = self._ring.total
             self._link = StreamLink(desc.name, desc.host, desc.source_id, desc.sfreq,
@@ -236,34 +276,81 @@ class Engine:
         self._attach(desc, stream, pipeline)
         self._set_state(_S.WARMING_UP, cmap.summary())
 
+    def _on_silence(self, arrival: float) -> None:
+        """No sample for ``lost_after`` s: stalled if the stream is still listed, else lost."""
+        desc = self._desc
+        present = find_stream(desc, timeout=1.0) is not None
+        with self._cond:
+            if self._last_arrival != arrival or self._state not in _RECEIVING:
+                return  # samples came back meanwhile, or the state moved on
+            quiet = local_clock() - arrival
+            if present:
+                state = _S.STALLED
+                self._message = self._stall_message(quiet)
+                self._next_listing = local_clock() + STALL_RECHECK_S
+            else:
+                state = _S.LOST
+                self._lost_since_data = True
+                self._message = (f"no samples from '{desc.name}' for {quiet:.1f} s; the stream "
+                                 "is gone from the network, waiting for it to return")
+            self._state = state
+            message = self._message
+        if state == _S.STALLED:
+            self.stats.add_stall()
+        log.warning("state: %s (%s)", state, message)
+
+    def _stall_message(self, quiet: float) -> str:
+        return (f"no samples from '{self._desc.name}' for {quiet:.1f} s; the stream is still "
+                "on the network (the sender stopped sending?)")
+
+    def _while_stalled(self, arrival: float, now: float) -> None:
+        """Keep the seconds since the last sample current; lost once the stream is unlisted."""
+        with self._cond:
+            if self._state != _S.STALLED or self._last_arrival != arrival:
+                return
+            self._message = self._stall_message(now - arrival)
+            due = now >= self._next_listing
+            if due:
+                self._next_listing = now + STALL_RECHECK_S
+        if due and find_stream(self._desc, timeout=1.0) is None:
+            with self._cond:
+                if self._state != _S.STALLED or self._last_arrival != arrival:
+                    return
+                self._state, self._lost_since_data = _S.LOST, True
+                self._message = (f"no samples from '{self._desc.name}' for "
+                                 f"{local_clock() - arrival:.1f} s; the stream is gone from the "
+                                 "network, waiting for it to return")
+                message = self._message
+            log.warning("state: %s (%s)", _S.LOST, message)
+
     def _try_reconnect(self) -> None:
-        """While lost: if a stream with the same source id (and name) is back, reconnect.
+        """While lost: if a stream with the same source id (and name) is back, open it.
 
         liblsl's inlets also recover by themselves; this covers the cases where they do not
         (a new outlet process, a slow recovery), and a chunk that arrives on the old inlet
-        first simply ends the loss (see :meth:`_ingest`).
+        first simply ends the loss (see :meth:`_ingest`). The reconnect is counted when
+        samples flow again, not here.
         """
         old = self._desc
-        streams = list_streams(timeout=1.0)
-        back = [s for s in streams if s.source_id == old.source_id and s.name == old.name
-                and s.is_regular and s.is_numeric]
-        if len(back) != 1:
+        back = find_stream(old, timeout=1.0)
+        if back is None or not (back.is_regular and back.is_numeric):
             return
         with self._cond:
             if self._state != _S.LOST:
                 return  # the old inlet recovered meanwhile
             self._generation += 1  # chunks of the old inlet are ignored from now on
-            self._state, self._message = _S.RECONNECTING, f"'{old.name}' is back; reconnecting"
+            self._state = _S.RECONNECTING
+            self._message = f"'{old.name}' is on the network again; reconnecting"
         self._close_stream("the lost inlet")
         try:
-            new_stream, pipeline = self._open_stream(back[0])
+            new_stream, pipeline = self._open_stream(back)
         except Exception as exc:
             log.warning("reconnecting to '%s' failed: %s", old.name, exc)
-            self._set_state(_S.LOST, f"'{old.name}' is back but reconnecting failed: {exc}")
+            self._set_state(_S.LOST, f"'{old.name}' is listed again but reconnecting failed: "
+                                     f"{exc}")
             return
-        self._attach(back[0], new_stream, pipeline)
-        self.stats.add_reconnect()
-        self._set_state(_S.WARMING_UP, f"'{old.name}' is back; warming up")
+        self._attach(back, new_stream, pipeline)
+        self._set_state(_S.RECONNECTING, f"reconnected to '{old.name}'; waiting for samples")
 
     def _open_outputs(self) -> None:
         cfg = self.config
@@ -299,19 +386,23 @@ class Engine:
                 self._cond.wait(timeout=0.05)
                 total, epoch_start = self._ring.total, self._epoch_start
                 arrival, state, chunk_error = self._last_arrival, self._state, self._chunk_error
-            if chunk_error:
-                raise RuntimeError(chunk_error)
+            if chunk_error is not None:
+                raise chunk_error
             now = local_clock()
             if cfg.duration is not None and now - t_run >= cfg.duration:
                 break
-            if state in (_S.RUNNING, _S.WARMING_UP) and now - arrival > cfg.lost_after:
-                self._set_state(_S.LOST, f"no samples from '{self._desc.name}' for "
-                                         f"{now - arrival:.1f} s; waiting for it to return")
+            if state in _RECEIVING and now - arrival > cfg.lost_after:
+                self._on_silence(arrival)
                 continue
-            if state == _S.LOST and now >= retry_at:
-                retry_at = now + 1.0
-                self._try_reconnect()
-            if state in (_S.LOST, _S.RECONNECTING):
+            if state == _S.STALLED:
+                self._while_stalled(arrival, now)
+                continue
+            if state == _S.LOST:
+                if now >= retry_at:
+                    retry_at = now + 1.0
+                    self._try_reconnect()
+                continue
+            if state not in (_S.WARMING_UP, _S.RUNNING, _S.BAD_SIGNAL):
                 continue
             if epoch != epoch_start:  # (re)start after connect or a gap
                 epoch, first = epoch_start, True
@@ -319,8 +410,6 @@ class Engine:
                 self._smoother.reset()
             if total < next_end:
                 continue
-            if state == _S.WARMING_UP:
-                self._set_state(_S.RUNNING, "")
             # windows keep to the hop schedule, but each ends on the newest sample: ending on
             # the scheduled sample would add up to a chunk's worth of age to every window
             due = (total - next_end) // self.hop
@@ -332,27 +421,62 @@ class Engine:
 
     def _predict(self, end: int, skipped: int) -> None:
         with self._cond:
-            data, times, bad = self._ring.window(end, self.window)
-        if bad.any():
-            self.stats.add_nan_window()
-            return
+            win = self._ring.window(end, self.window)
+            jump_start, jump_end = self._jump_span
+            quality, repair = self._quality, self._repair
+        newest = float(win.times[-1])
+        if quality.update(win.raw, win.data, win.flags, newest):
+            self._log_bad_channels(quality)
+        bad = quality.current
+        data = win.data
+        if bad:
+            try:
+                data = repair.apply(win.data, frozenset(bad))
+            except ChannelMappingError as exc:
+                self._refuse(f"{exc}: {quality.describe()}",
+                             invalid=any(p.problem.invalid for p in bad.values()))
+                return
         t0 = time.perf_counter()
         probs = self.model.predict_proba(data[None])[0]
         inference_ms = (time.perf_counter() - t0) * 1e3
-        latency_ms = (local_clock() - times[-1]) * 1e3
+        if not np.isfinite(probs).all():  # never let a NaN probability out
+            self._refuse("the model gave non-finite probabilities", invalid=True)
+            return
+        latency_ms: float | None = (local_clock() - newest) * 1e3
+        if latency_ms < 0 or (jump_start < end and jump_end > end - self.window):
+            latency_ms = None  # a clock jump inside the window, or a time ahead of the clock
+        self._set_state(_S.RUNNING, "", only_from=(_S.WARMING_UP, _S.BAD_SIGNAL))
         smoothed = self._smoother(probs)
         feats = self._features(data)
-        truth = self._markers.tracker.truth_at(times[-1]) if self._markers else None
-        result = WindowResult(float(times[-1]), probs, smoothed, int(probs.argmax()), truth,
+        truth = self._markers.tracker.truth_at(newest) if self._markers else None
+        bad_names = tuple(self.channel_names[r] for r in bad)
+        result = WindowResult(newest, probs, smoothed, int(probs.argmax()), truth,
                               latency_ms, inference_ms, feats.band_power, feats.faa, feats.topo,
-                              skipped)
-        self.stats.add_window(latency_ms, inference_ms, result.predicted, truth)
+                              skipped, bad_names)
+        self.stats.add_window(latency_ms, inference_ms, result.predicted, truth, bad_names)
         if self._outlet is not None:
             self._outlet.push(probs, result.lsl_time)
         if self._log is not None:
             self._log.write(result)
         with self._cond:
             self._results.append(result)
+
+    def _refuse(self, reason: str, invalid: bool) -> None:
+        """Do not predict this window: count it (``invalid``: as a NaN window, else as a bad
+        signal window) and say why (state ``bad signal``)."""
+        if invalid:
+            self.stats.add_nan_window()
+        else:
+            self.stats.add_bad_signal_window()
+        self._set_state(_S.BAD_SIGNAL, f"{reason}; predictions paused until the signal is "
+                                       "usable", only_from=(_S.WARMING_UP, _S.RUNNING,
+                                                            _S.BAD_SIGNAL))
+
+    def _log_bad_channels(self, quality: QualityTracker) -> None:
+        if quality.current:
+            log.warning("bad channels in '%s': %s", self._desc.name, quality.describe())
+        else:
+            log.info("no bad channels in '%s' any more", self._desc.name)
 
     # ------------------------------------------------------------------ acquisition thread
     def _on_chunk(self, data: np.ndarray, timestamps: np.ndarray, generation: int) -> None:
@@ -364,41 +488,69 @@ class Engine:
         except Exception as exc:  # reported through the engine thread
             log.exception("processing a chunk failed")
             with self._cond:
-                self._chunk_error = f"processing a chunk of '{self._desc.name}' failed: {exc}"
+                self._chunk_error = RuntimeError(
+                    f"processing a chunk of '{self._desc.name}' failed: {exc}")
                 self._cond.notify_all()
 
     def _ingest(self, data: np.ndarray, timestamps: np.ndarray) -> None:
-        pipeline = self._pipeline
+        pipeline, clock = self._pipeline, self._clock
         if pipeline is None or timestamps.size == 0:
             return
-        sfreq_in = self._desc.sfreq
-        resumed = False
-        if self._last_ts is not None:
-            gap = timestamps[0] - self._last_ts
-            self.stats.add_samples_lost(count_gaps(timestamps, sfreq_in, self._last_ts))
-            if gap > self.config.lost_after or gap < -1.0 / sfreq_in:
-                pipeline.reset()  # the signal restarts: old filter state would ring
-                resumed = True
-        else:
-            self.stats.add_samples_lost(count_gaps(timestamps, sfreq_in, None))
-        self._last_ts = float(timestamps[-1])
-        samples, times, bad = pipeline.process(data, timestamps)
+        now = local_clock()
+        clk = clock.update(timestamps, now)
+        if clk.lost:
+            self.stats.add_samples_lost(clk.lost)
+        for jump in clk.jumps:
+            self._report_jump(jump)
+        restart = clk.gap > self.config.lost_after
+        if restart:
+            pipeline.reset()  # the signal restarts: old filter state would ring
+        out = pipeline.process(data, clk.times)
+        name = self._desc.name
         with self._cond:
             was = self._state
-            if resumed or was in (_S.LOST, _S.RECONNECTING):
+            message = None
+            if restart or was in (_S.LOST, _S.RECONNECTING, _S.STALLED):
                 self._ring.clear()
                 self._epoch_start = self._ring.total
-                if was == _S.LOST:  # the old inlet recovered by itself
+                if self._lost_since_data:  # lost, and now samples flow: one reconnect
+                    self._lost_since_data = False
                     self.stats.add_reconnect()
-                self._state = _S.WARMING_UP
-                self._message = f"'{self._desc.name}' is back; warming up"
-            self._ring.append(samples, times, bad)
-            self._last_arrival = local_clock()
+                    message = f"'{name}' is back; warming up"
+                elif was == _S.STALLED:
+                    message = f"'{name}' resumed after {now - self._last_arrival:.1f} s; " \
+                              "warming up"
+                else:
+                    message = f"a gap of {clk.gap:.1f} s in '{name}'; warming up"
+                self._state, self._message = _S.WARMING_UP, message
+            if clk.jumps:
+                self._jump_span = (self._ring.total, self._ring.total + len(out.times) + 1)
+            self._ring.append(out.samples, out.times, out.flags, out.raw)
+            self._last_arrival = now
             self._cond.notify_all()
+        if message is not None:
+            log.info("state: %s (%s)", _S.WARMING_UP, message)
+
+    def _report_jump(self, jump: ClockJump) -> None:
+        """Count a clock jump; warn in the status and, for the first few, in the log."""
+        self.stats.add_clock_jump()
+        text = jump.describe(self._desc.name)
+        with self._cond:
+            self._warning, self._warning_at = text, local_clock()
+        if self._jumps_logged < MAX_JUMP_LOGS:
+            self._jumps_logged += 1
+            log.warning("%s", text)
+            if self._jumps_logged == MAX_JUMP_LOGS:
+                log.warning("further clock jumps of '%s' are counted in the summary only",
+                            self._desc.name)
 
     # ------------------------------------------------------------------ helpers
-    def _set_state(self, state: EngineState, message: str = "") -> None:
+    def _set_state(self, state: EngineState, message: str = "",
+                   only_from: tuple[EngineState, ...] | None = None) -> None:
+        """Change the state (with ``only_from``: only from one of those states)."""
         with self._cond:
+            if only_from is not None and self._state not in only_from:
+                return
             changed = self._state != state
             self._state, self._message = state, message
         if changed:
@@ -422,7 +574,8 @@ class Engine:
                         "channels": len(self.channel_names), "sfreq": self.sfreq,
                         "window_samples": self.window}
         st = self.status()
-        out["channels"] = {"matched": st.link.n_matched, "interpolated": list(st.link.interpolated)}
+        out["channels"] = {"matched": st.link.n_matched, "interpolated": list(st.link.interpolated),
+                           "bad_now": [name for name, _ in st.bad_channels]}
         out["hop_s"] = self.hop / self.sfreq
         out["final_state"] = st.state
         out["final_message"] = st.message
@@ -439,8 +592,13 @@ class Engine:
         if self._log is not None:
             self._log.close()
         if self.config.summary is not None:
-            path = write_summary(self.config.summary, self.summary())
-            log.info("summary: %s", path)
+            try:
+                path = write_summary(self.config.summary, self.summary())
+                log.info("summary: %s", path)
+            except OSError as exc:
+                log.error("%s", exc)
+                self.failure = self.failure or exc
+                self._set_state(_S.ERROR, str(exc))
         with self._cond:
             if self._state != _S.ERROR:
                 self._state = _S.STOPPED

@@ -17,12 +17,22 @@ __all__ = ["EngineState", "EngineStatus", "StreamLink", "WindowResult"]
 
 
 class EngineState(StrEnum):
-    """States of a live session (the values are what the status line shows)."""
+    """States of a live session (the values are what the status line shows).
+
+    - ``stalled``: the stream is still on the network but sends nothing (the message says for
+      how long); the inlet stays open and the session resumes when samples flow again.
+    - ``lost``: the stream is gone from the network; the engine reconnects when the same
+      source id is back (a reconnect is counted once samples flow again).
+    - ``bad signal``: samples arrive but too many channels are unusable (invalid samples, or a
+      level EEG cannot have; :mod:`bci_app.signal.quality`): no prediction until they are.
+    """
 
     IDLE = "idle"
     CONNECTING = "connecting"
     WARMING_UP = "warming up"
     RUNNING = "running"
+    BAD_SIGNAL = "bad signal"
+    STALLED = "stalled"
     LOST = "lost"
     RECONNECTING = "reconnecting"
     STOPPED = "stopped"
@@ -66,11 +76,15 @@ class EngineStatus:
 
     Attributes:
         state: the session's state.
-        message: one line saying why, for the states that need it (lost, error...).
+        message: one line saying why, for the states that need it (stalled, lost, bad
+            signal, error...).
         device: inference device (``"cpu"`` or the GPU's name).
         markers: whether a marker stream gives ground truth.
         link: the stream and channel mapping (empty before the first connection).
         stats: counters and latencies so far.
+        warning: the latest warning about the data while the session goes on (a clock jump,
+            bad channels being interpolated); empty when none is current.
+        bad_channels: (channel, problem) of the model channels now flagged bad.
     """
 
     state: EngineState = EngineState.IDLE
@@ -79,6 +93,8 @@ class EngineStatus:
     markers: bool = False
     link: StreamLink = field(default_factory=StreamLink)
     stats: StatsSnapshot = field(default_factory=StatsSnapshot)
+    warning: str = ""
+    bad_channels: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -90,12 +106,14 @@ class WindowResult:
         probs, smoothed: (n_classes,) raw and exponentially smoothed probabilities.
         predicted: class index of the highest raw probability.
         truth: class index from the marker stream, or None.
-        latency_ms: from the newest sample's time to the moment the prediction existed.
+        latency_ms: from the newest sample's time to the moment the prediction existed; None
+            when the window's timing cannot be trusted (see ``StatsSnapshot.untimed_windows``).
         inference_ms: time spent in the model.
         band_power: region -> (5,) mean log10 power (uV^2), bands delta..gamma.
         faa: frontal alpha asymmetry, ln alpha(F4) - ln alpha(F3).
         topo: (n_channels, 5) log10 band power of every model channel.
         skipped: windows skipped just before this one (engine behind).
+        bad_channels: model channels interpolated in this window because they were bad.
     """
 
     lsl_time: float
@@ -103,9 +121,10 @@ class WindowResult:
     smoothed: np.ndarray
     predicted: int
     truth: int | None
-    latency_ms: float
+    latency_ms: float | None
     inference_ms: float
     band_power: dict[str, np.ndarray]
     faa: float
     topo: np.ndarray
     skipped: int = 0
+    bad_channels: tuple[str, ...] = ()

@@ -17,6 +17,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from bci_app.engine.config import EngineConfig
 from bci_app.engine.contract import EngineFactory, EngineLike, StreamLister
+from models.exit_codes import interrupted_code, on_stop_signals
 
 from .main_window import MainWindow
 
@@ -68,7 +69,9 @@ def run_gui(config: EngineConfig, screenshot: Path | None = None, duration: floa
         stream_lister: LSL discovery (default ``bci_app.lsl.streams.list_streams``).
 
     Returns:
-        Exit code: 0, or 1 when the screenshot could not be written.
+        Exit code (:mod:`models.exit_codes`): 0, 1 when the screenshot could not be written,
+        128+N when stop signal N (SIGINT, SIGTERM, SIGHUP) closed the window; every way of
+        closing stops the engine in order (log closed, summary written, outlet withdrawn).
     """
     existing = QtWidgets.QApplication.instance()
     app = existing or QtWidgets.QApplication(sys.argv[:1])
@@ -96,9 +99,17 @@ def run_gui(config: EngineConfig, screenshot: Path | None = None, duration: floa
         QtCore.QTimer.singleShot(int(seconds * 1000), grab)
     elif duration is not None:
         QtCore.QTimer.singleShot(int(duration * 1000), window.close)
-    loop.exec()
-    window.shutdown(timeout=5.0)
-    return outcome["rc"]
+    stop_signal: list[int] = []
+
+    def on_signal(signum: int) -> None:  # runs in the GUI thread, between two bytecodes
+        if not stop_signal:
+            stop_signal.append(signum)
+            QtCore.QTimer.singleShot(0, window.close)  # the window's own way of closing
+
+    with on_stop_signals(on_signal):
+        loop.exec()
+        window.shutdown(timeout=5.0)
+    return interrupted_code(stop_signal[0]) if stop_signal else outcome["rc"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,7 +8,9 @@ run anywhere. It has no Qt dependency.
 Timeline after :meth:`FakeEngine.start`: ``connecting`` for ``start_delay`` s, ``warming up``
 for ``warmup`` s, then ``running`` with one :class:`WindowResult` every ``config.hop`` s.
 :meth:`FakeEngine.simulate_loss` freezes the samples for a while (``lost`` then
-``reconnecting``) before it returns to ``running``.
+``reconnecting``) before it returns to ``running``; :meth:`FakeEngine.simulate_stall` does the
+same as a stall (``stalled``, with the seconds since the last sample, and no reconnect);
+:meth:`FakeEngine.set_bad_channels` reports channels as bad (interpolated).
 """
 
 from __future__ import annotations
@@ -115,6 +117,8 @@ class FakeEngine:
         self._frozen_at: float | None = None  # clock time the stream froze (lost)
         self._frozen_total = 0.0
         self._loss_until = 0.0
+        self._stall = False  # the current loss is a stall (stream still listed)
+        self._bad: tuple[tuple[str, str], ...] = ()
         self._regions = region_rows(self.channel_names)
         self._latencies: deque[float] = deque(maxlen=400)
         self._hits = 0
@@ -142,8 +146,11 @@ class FakeEngine:
     def status(self) -> EngineStatus:
         """A snapshot of the engine status."""
         with self._lock:
+            bad = self._bad
+            warning = ("interpolating bad channels: "
+                       + ", ".join(f"{n} ({why})" for n, why in bad)) if bad else ""
             return EngineStatus(self._state, self._message, "CPU (fake)", False, self._link,
-                                self._stats)
+                                self._stats, warning, bad)
 
     def drain_results(self) -> list[WindowResult]:
         """Results produced since the last call (thread-safe)."""
@@ -168,6 +175,18 @@ class FakeEngine:
         """Make the stream go silent for ``seconds`` (state lost, then reconnecting)."""
         with self._lock:
             self._loss_until = time.perf_counter() + seconds
+            self._stall = False
+
+    def simulate_stall(self, seconds: float) -> None:
+        """Make the stream stall for ``seconds``: still listed, nothing sent (``stalled``)."""
+        with self._lock:
+            self._loss_until = time.perf_counter() + seconds
+            self._stall = True
+
+    def set_bad_channels(self, bad: dict[str, str]) -> None:
+        """Report these channels (name -> problem, e.g. ``{"T7": "flat"}``) as bad."""
+        with self._lock:
+            self._bad = tuple(bad.items())
 
     # -- internals --------------------------------------------------------------------------
     def _set(self, state: EngineState, message: str = "") -> None:
@@ -225,7 +244,11 @@ class FakeEngine:
                     self._frozen_at = now
                 lost_for = now - self._frozen_at
                 lost_after = float(getattr(self.config, "lost_after", 1.0))
-                if lost_for >= lost_after:
+                if lost_for >= lost_after and self._stall:
+                    self._state = EngineState.STALLED
+                    self._message = (f"no samples for {lost_for:.1f} s; the stream is still on "
+                                     "the network")
+                elif lost_for >= lost_after:
                     self._state = (EngineState.LOST if lost_for < 2 * lost_after
                                    else EngineState.RECONNECTING)
                     self._message = f"no samples for {lost_for:.1f} s"
@@ -236,7 +259,8 @@ class FakeEngine:
                 self._frozen_at = None
                 st = self._stats
                 self._stats = replace(st, samples_lost=st.samples_lost + int(gap * self._sfreq),
-                                      reconnects=st.reconnects + 1)
+                                      reconnects=st.reconnects + (not self._stall),
+                                      stalls=st.stalls + self._stall)
                 self._state, self._message = EngineState.RUNNING, ""
         return False
 

@@ -365,7 +365,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.top_bar.set_running(status.state not in (EngineState.STOPPED, EngineState.ERROR))
         self._drain(engine)
         if status.state in (EngineState.RUNNING, EngineState.WARMING_UP, EngineState.LOST,
-                            EngineState.RECONNECTING):
+                            EngineState.RECONNECTING, EngineState.STALLED,
+                            EngineState.BAD_SIGNAL):
             data, times = engine.recent_samples(self._trace_s)
             if len(times) > 1:
                 self.traces.update_data(np.asarray(data), np.asarray(times))

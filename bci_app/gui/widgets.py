@@ -25,6 +25,8 @@ STATE_COLORS: dict[str, str] = {
     EngineState.CONNECTING: "#3d6fb6",
     EngineState.WARMING_UP: "#b8860b",
     EngineState.RUNNING: "#2e8b57",
+    EngineState.BAD_SIGNAL: "#a04000",
+    EngineState.STALLED: "#b9770e",
     EngineState.LOST: "#c0392b",
     EngineState.RECONNECTING: "#d35400",
     STOPPING: "#5a626d",
@@ -365,15 +367,22 @@ class StatusPanel(QtWidgets.QStatusBar):
         link, st = s.link, s.stats
         key = (s.state, s.message, s.device, link, st.latency_p50, st.latency_p95,
                st.inference_ms, st.samples_lost, st.windows_skipped, st.nan_windows,
-               st.reconnects)
+               st.reconnects, st.bad_signal_windows, st.untimed_windows, st.clock_jumps,
+               s.warning, s.bad_channels)
         if key == self._last:
             return
         self._last = key
         self.set_state(s.state, s.message)
         name = link.stream_name or "–"
         self.stream.setText(f"{name} @ {link.host or '?'} · {_fmt(link.sfreq, 'g', ' Hz')}")
-        self.channels.setText(f"{link.n_matched} matched · {link.n_interpolated} interpolated")
-        self.channels.setToolTip("interpolated: " + (", ".join(link.interpolated) or "none"))
+        bad = f" · {len(s.bad_channels)} bad" if s.bad_channels else ""
+        self.channels.setText(f"{link.n_matched} matched · {link.n_interpolated} interpolated"
+                              + bad)
+        self.channels.setStyleSheet("color:#ffb74d" if s.bad_channels else "")
+        self.channels.setToolTip(
+            "interpolated (missing): " + (", ".join(link.interpolated) or "none")
+            + "\nbad (interpolated while bad): "
+            + (", ".join(f"{name} ({why})" for name, why in s.bad_channels) or "none"))
         self.latency.setText(f"latency p50 {_fmt(st.latency_p50, '.0f')} · "
                              f"p95 {_fmt(st.latency_p95, '.0f', ' ms')}")
         self.inference.setText(f"inference {_fmt(st.inference_ms, '.1f', ' ms')}")
@@ -381,14 +390,23 @@ class StatusPanel(QtWidgets.QStatusBar):
         extra = []
         if st.nan_windows:
             extra.append(f"{st.nan_windows} NaN")
+        if st.bad_signal_windows:
+            extra.append(f"{st.bad_signal_windows} bad signal")
         if st.reconnects:
             extra.append(f"{st.reconnects} reconnects")
+        if st.clock_jumps:
+            extra.append(f"{st.clock_jumps} clock jumps")
+        if st.untimed_windows:
+            extra.append(f"{st.untimed_windows} untimed")
         self.losses.setText(" · ".join([f"lost {st.samples_lost} samples",
                                         f"skipped {st.windows_skipped} windows", *extra]))
         if s.state == EngineState.ERROR:
             self.show_error(s.message or "engine error")
-        elif s.state in (EngineState.LOST, EngineState.RECONNECTING):
+        elif s.state in (EngineState.LOST, EngineState.RECONNECTING, EngineState.STALLED,
+                         EngineState.BAD_SIGNAL):
             self.show_error(f"{link.stream_name or 'stream'}: {s.message or s.state}")
+        elif s.warning:
+            self.show_error(s.warning)
         elif s.state == EngineState.RUNNING and self.message.text().startswith("⚠"):
             self.clear_error()
 

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from mne_lsl.lsl import StreamInlet, resolve_streams
+from mne_lsl.lsl import StreamInlet
 
-from bci_app.lsl.streams import StreamDescription
+from bci_app.lsl.streams import StreamDescription, resolve_info
 
 __all__ = ["ChunkCallback", "InletReader", "StreamNotFoundError"]
 
@@ -70,15 +70,11 @@ class InletReader:
 
     @staticmethod
     def _resolve(desc: StreamDescription, timeout: float) -> Any:
-        # one property per resolve (see bci_app.lsl.markers); then match the rest here
-        kwargs = {"source_id": desc.source_id} if desc.source_id else {"name": desc.name}
-        infos = [i for i in resolve_streams(timeout=max(timeout, 1.0), **kwargs)
-                 if i.name == desc.name and i.stype == desc.stype
-                 and (not desc.source_id or i.source_id == desc.source_id)]
-        if not infos:
+        info = resolve_info(desc, max(timeout, 1.0))
+        if info is None:
             raise StreamNotFoundError(f"stream '{desc.name}' (type {desc.stype}, source id "
                                       f"'{desc.source_id}') is no longer on the network")
-        return infos[0]
+        return info
 
     # ------------------------------------------------------------------ public API
     def channel_names(self) -> list[str]:

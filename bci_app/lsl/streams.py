@@ -23,8 +23,10 @@ __all__ = [
     "StreamDescription",
     "StreamSelectionError",
     "check_eeg_stream",
+    "find_stream",
     "format_streams",
     "list_streams",
+    "resolve_info",
     "select_stream",
 ]
 
@@ -139,6 +141,27 @@ def list_streams(timeout: float = 1.0, with_channels: bool = False) -> list[Stre
         names = [()] * len(infos)
     found = {StreamDescription.from_sinfo(s, n) for s, n in zip(infos, names, strict=True)}
     return sorted(found, key=lambda d: (d.stype.lower(), d.name, d.source_id, d.host))
+
+
+def resolve_info(desc: StreamDescription, timeout: float = 1.0) -> Any | None:
+    """The ``mne_lsl.lsl`` stream info of ``desc`` when it is on the network, else None.
+
+    Looks by source id (by name when it has none) and matches name, type and source id; returns
+    as soon as the stream answers, after ``timeout`` seconds when it does not.
+    """
+    kwargs = {"source_id": desc.source_id} if desc.source_id else {"name": desc.name}
+    for info in resolve_streams(timeout=timeout, **kwargs):
+        if info.name == desc.name and info.stype == desc.stype \
+                and (not desc.source_id or info.source_id == desc.source_id):
+            return info
+    return None
+
+
+def find_stream(desc: StreamDescription, timeout: float = 1.0) -> StreamDescription | None:
+    """``desc`` as the network describes it now (its rate or host may have changed), or None
+    when it is not there (see :func:`resolve_info`)."""
+    info = resolve_info(desc, timeout)
+    return StreamDescription.from_sinfo(info) if info is not None else None
 
 
 def _rate_text(sfreq: float) -> str:

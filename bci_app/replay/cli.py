@@ -6,25 +6,24 @@ Examples::
     bci-replay S001R03.edf --name amp --loop
     bci-replay 1_20131027.mat --duration 60
 
-Exit codes: 0 finished (end of file, ``--duration`` reached or Ctrl-C), 2 bad arguments or a
-file that cannot be replayed (the message names it).
+Exit codes (:mod:`models.exit_codes`): 0 finished (end of file or ``--duration`` reached), 2
+bad arguments, 3 a file that cannot be replayed (the message names it), 128+N stopped by signal
+N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP), after the streams were closed.
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 import time
 import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bci_app.lsl.protocol import WIRE_UNIT
 from bci_app.replay.chunks import DEFAULT_NAME, MAX_CHUNK_MS
+from models.exit_codes import ExitCode, Interrupted, on_stop_signals, raise_interrupted
 from offline_training.seed import parse_numbers
 
 if TYPE_CHECKING:  # MNE and LSL load only when a file is replayed, not for --help
@@ -140,38 +139,29 @@ def _describe(replay: Replay, trials: Sequence[int] | None) -> str:
     )
 
 
-def _stream(replay: Replay, duration: float | None) -> str:
-    """Stream until the end of the file, ``duration`` seconds or Ctrl-C; returns why it ended."""
+def _stream(replay: Replay, duration: float | None) -> tuple[str, int]:
+    """Stream until the end of the file, ``duration`` seconds or a stop signal (Ctrl-C,
+    SIGTERM, SIGHUP); returns why it ended and the exit code."""
     from mne_lsl.lsl import local_clock
 
     start = local_clock()
-    replay.start()
     try:
-        while True:
-            elapsed = local_clock() - start
-            if duration is not None and elapsed >= duration:
-                return f"duration of {duration:g} s reached"
-            step = _POLL_S if duration is None else min(_POLL_S, duration - elapsed)
-            if replay.wait(timeout=max(step, 0.0)):
-                return "end of file"
-    except KeyboardInterrupt:
-        return "interrupted"
+        with on_stop_signals(raise_interrupted):
+            replay.start()
+            while True:
+                elapsed = local_clock() - start
+                if duration is not None and elapsed >= duration:
+                    return f"duration of {duration:g} s reached", ExitCode.OK
+                step = _POLL_S if duration is None else min(_POLL_S, duration - elapsed)
+                if replay.wait(timeout=max(step, 0.0)):
+                    return "end of file", ExitCode.OK
+    except Interrupted as exc:
+        return f"interrupted by {exc}", exc.exit_code
+    except KeyboardInterrupt:  # a Ctrl-C outside the main thread's handler
+        return "interrupted", ExitCode.INTERRUPTED
     finally:
-        with _sigint_ignored():  # a second Ctrl-C must not abort the clean-up
+        with on_stop_signals(lambda _signum: None):  # a second signal must not abort it
             replay.stop()
-
-
-@contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """Ignore SIGINT inside the block (only possible, and only done, in the main thread)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -181,18 +171,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bci_app.replay.recording import ReplayError
 
     try:
-        replay = _open(args)
+        with on_stop_signals(raise_interrupted):
+            replay = _open(args)
+    except Interrupted as exc:
+        print(f"{PROG}: interrupted by {exc} while loading {args.path}", file=sys.stderr)
+        return exc.exit_code
     except ReplayError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
-        return 2
+        return ExitCode.BAD_INPUT
     except ValueError as err:  # mne-lsl refusing the recording's channel description
         print(f"{PROG}: error: {args.path}: cannot stream ({err})", file=sys.stderr)
-        return 2
+        return ExitCode.BAD_INPUT
     print(_describe(replay, args.trials), flush=True)
     started = time.monotonic()
-    reason = _stream(replay, args.duration)
+    reason, code = _stream(replay, args.duration)
     print(f"{PROG}: finished ({reason}) after {time.monotonic() - started:.1f} s", flush=True)
-    return 0
+    return code
 
 
 if __name__ == "__main__":

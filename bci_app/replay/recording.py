@@ -143,14 +143,50 @@ def _trial_markers(
 
 
 def _build_mne_raw(path: Path) -> tuple[mne.io.BaseRaw, list[Marker]]:
-    """Any file MNE reads; markers from its annotations."""
+    """Any file MNE reads; markers from its annotations. An EDF/BDF file shorter than its
+    header says warns (``RuntimeWarning``) and replays what it holds."""
+    shortfall = _edf_shortfall(path) if path.suffix.lower() in (".edf", ".bdf") else None
     try:
         raw = mne.io.read_raw(path, preload=True, verbose="error")
     except Exception as err:  # readers raise many types for unsupported or corrupt files
         raise ReplayError(f"{path}: cannot read ({type(err).__name__}: {err})") from err
     if raw.n_times == 0:
         raise ReplayError(f"{path}: the recording has no samples")
+    if shortfall:
+        warnings.warn(f"{path}: {shortfall}; replaying the {raw.n_times / raw.info['sfreq']:.1f} s "
+                      "it holds", RuntimeWarning, stacklevel=3)
     return raw, _annotation_markers(raw)
+
+
+def _edf_shortfall(path: Path) -> str | None:
+    """Why an EDF/BDF file is shorter than its header declares, or None when it is not.
+
+    The fixed header gives the header size (bytes 184-192), the number of data records
+    (236-244, -1 when unknown), the record duration (244-252) and the number of signals
+    (252-256); each signal's samples per record follow at ``256 + 216 * n_signals``. A record
+    holds 2 bytes a sample in EDF, 3 in BDF. MNE infers the length from the file size, so a
+    truncated file would otherwise replay silently as a shorter one.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(256)
+            n_signals = int(head[252:256])
+            f.seek(256 + 216 * n_signals)
+            per_record = [int(f.read(8)) for _ in range(n_signals)]
+        header_bytes, n_records = int(head[184:192]), int(head[236:244])
+        record_seconds = float(head[244:252])
+    except (OSError, ValueError):
+        return None  # not a header this check understands: MNE's reader decides
+    sample_bytes = 3 if head[:1] == b"\xff" or path.suffix.lower() == ".bdf" else 2
+    record_bytes = sample_bytes * sum(per_record)
+    if n_records <= 0 or record_bytes <= 0:
+        return None
+    present = (path.stat().st_size - header_bytes) / record_bytes
+    if present >= n_records:
+        return None
+    return (f"the file is shorter than its header says: {n_records} data records "
+            f"({n_records * record_seconds:g} s) declared, {present:.1f} present "
+            f"({present * record_seconds:.1f} s); was it truncated or copied incompletely?")
 
 
 def _annotation_markers(raw: mne.io.BaseRaw) -> list[Marker]:

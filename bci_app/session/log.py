@@ -49,7 +49,9 @@ class SessionLog:
     Columns: ``lsl_time`` (s), ``p_<class>`` (raw probabilities), ``p_<class>_smooth``,
     ``predicted`` (class name), ``truth`` (class name or empty), ``latency_ms``,
     ``inference_ms``, ``<region>_<band>`` (log10 uV^2, regions x bands in order), ``faa``
-    (ln alpha F4 - ln alpha F3). Numbers are plain decimals; ``nan`` for NaN, empty for None.
+    (ln alpha F4 - ln alpha F3), ``bad_channels`` (channels interpolated because they were bad,
+    separated by spaces). Numbers are plain decimals; ``nan`` for NaN, empty for None (a
+    ``latency_ms`` that could not be measured).
 
     An existing file is never overwritten: ``session.csv`` becomes ``session-1.csv`` (see
     :attr:`path`). Rows are flushed to the OS when the last flush is ``flush_interval`` seconds
@@ -89,6 +91,7 @@ class SessionLog:
             "inference_ms",
             *(f"{r}_{b}" for r in self.regions for b in self.band_names),
             "faa",
+            "bad_channels",
         )
         self._file, self._path = open_new(Path(path))
         self._writer = csv.writer(self._file, lineterminator="\n")
@@ -145,6 +148,7 @@ class SessionLog:
         for region in self.regions:
             cells += self._vector(bands.get(region), len(self.band_names), ".5f")
         cells.append(_num(_get(row, "faa"), ".5f"))
+        cells.append(" ".join(_get(row, "bad_channels", ()) or ()))
         return cells
 
     def write(self, row: Any) -> None:
@@ -154,7 +158,8 @@ class SessionLog:
             row: a ``WindowResult``-like object or a mapping with the same keys:
                 ``lsl_time`` (s), ``probs`` (K,), ``smoothed`` (K,), ``predicted`` (class
                 index or name), ``truth`` (index, name or None), ``latency_ms``,
-                ``inference_ms``, ``band_power`` ({region: (n_bands,) log10 uV^2}), ``faa``.
+                ``inference_ms``, ``band_power`` ({region: (n_bands,) log10 uV^2}), ``faa``,
+                ``bad_channels`` (names; optional).
 
         Raises:
             ValueError: a vector of the wrong length.

@@ -1,20 +1,21 @@
-"""Counters and timing of a live session, and the count of samples lost in gaps.
+"""Counters and timing of a live session.
 
-Latencies and inference times are in milliseconds.
+Latencies and inference times are in milliseconds. Samples lost and clock jumps are found by
+:class:`bci_app.signal.clock.StreamClock`, bad channels by :mod:`bci_app.signal.quality`.
 """
 
 from __future__ import annotations
 
 import threading
 from array import array
-from collections import deque
-from collections.abc import Sequence
+from collections import Counter, deque
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, is_dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["StatsSnapshot", "SummaryStats", "count_gaps"]
+__all__ = ["StatsSnapshot", "SummaryStats"]
 
 
 def _percentiles(values: np.ndarray) -> dict[str, float | None]:
@@ -36,12 +37,21 @@ class StatsSnapshot:
     """Cheap view of :class:`SummaryStats` for a status line (latencies over the last N).
 
     Attributes:
-        windows_predicted, windows_skipped, nan_windows: window counts.
-        samples_lost: input samples missing in gaps; reconnects: stream reconnections.
-        latency_p50, latency_p95: ms, over the recent windows (None before the first).
+        windows_predicted, windows_skipped: window counts.
+        nan_windows: windows not predicted because too many channels held invalid samples
+            (NaN, Inf, beyond ±1 V).
+        samples_lost: input samples missing in gaps; reconnects: stream reconnections (counted
+            when data flows again).
+        latency_p50, latency_p95: ms, over the recent timed windows (None before the first).
         inference_ms: median of the recent inference times, ms.
         online_accuracy: fraction of windows with ground truth predicted right (None: none).
         n_with_truth: windows with ground truth.
+        bad_signal_windows: windows not predicted because too many channels had a level EEG
+            cannot have (flat, too small, too large, saturated).
+        untimed_windows: predicted windows whose timing cannot be trusted (a clock jump in the
+            window, or a timestamp ahead of the local clock): left out of the latencies.
+        clock_jumps: jumps of the stream's timestamps (re-anchored).
+        stalls: times the stream stayed open but sent nothing.
     """
 
     windows_predicted: int = 0
@@ -54,6 +64,10 @@ class StatsSnapshot:
     inference_ms: float | None = None
     online_accuracy: float | None = None
     n_with_truth: int = 0
+    bad_signal_windows: int = 0
+    untimed_windows: int = 0
+    clock_jumps: int = 0
+    stalls: int = 0
 
 
 class SummaryStats:
@@ -81,19 +95,31 @@ class SummaryStats:
         self._reconnects = 0
         self._with_truth = 0
         self._correct = 0
+        self._bad_signal = 0
+        self._untimed = 0
+        self._jumps = 0
+        self._stalls = 0
+        self._bad_channels: Counter[str] = Counter()
         k = len(self.class_names) if self.class_names else 0
         self._confusion = np.zeros((k, k), dtype=np.int64)
 
     def add_window(
-        self, latency_ms: float, inference_ms: float, predicted: int, truth: int | None
+        self, latency_ms: float | None, inference_ms: float, predicted: int, truth: int | None,
+        bad_channels: Iterable[str] = (),
     ) -> None:
-        """Count one predicted window: latency and inference time in ms, class indices."""
+        """Count one predicted window: latency (None, or not finite: untimed, left out of the
+        latencies) and inference time in ms, class indices, the channels interpolated because
+        they were bad."""
         with self._lock:
             self._predicted += 1
-            self._latency.append(latency_ms)
+            if latency_ms is not None and np.isfinite(latency_ms):
+                self._latency.append(latency_ms)
+                self._recent_latency.append(latency_ms)
+            else:
+                self._untimed += 1
             self._inference.append(inference_ms)
-            self._recent_latency.append(latency_ms)
             self._recent_inference.append(inference_ms)
+            self._bad_channels.update(bad_channels)
             if truth is not None:
                 self._with_truth += 1
                 self._correct += int(predicted == truth)
@@ -107,9 +133,24 @@ class SummaryStats:
             self._skipped += int(n)
 
     def add_nan_window(self) -> None:
-        """Count a window refused because it held NaN or infinite values."""
+        """Count a window refused because too many channels held invalid samples."""
         with self._lock:
             self._nan += 1
+
+    def add_bad_signal_window(self) -> None:
+        """Count a window refused because too many channels had an implausible level."""
+        with self._lock:
+            self._bad_signal += 1
+
+    def add_clock_jump(self) -> None:
+        """Count one jump of the stream's timestamps."""
+        with self._lock:
+            self._jumps += 1
+
+    def add_stall(self) -> None:
+        """Count one stall (the stream open, nothing arriving)."""
+        with self._lock:
+            self._stalls += 1
 
     def add_samples_lost(self, n: int) -> None:
         """Count samples missing from the stream (see :func:`count_gaps`)."""
@@ -131,9 +172,12 @@ class SummaryStats:
             inference = np.fromiter(self._recent_inference, dtype=np.float64)
             counters = (self._predicted, self._skipped, self._nan, self._lost, self._reconnects)
             accuracy, n_truth = self._accuracy(), self._with_truth
+            more = {"bad_signal_windows": self._bad_signal, "untimed_windows": self._untimed,
+                    "clock_jumps": self._jumps, "stalls": self._stalls}
         p50 = p95 = inf = None
         if latency.size:
             p50, p95 = (float(v) for v in np.percentile(latency, [50, 95]))
+        if inference.size:
             inf = float(np.median(inference))
         return StatsSnapshot(
             *counters,
@@ -142,6 +186,7 @@ class SummaryStats:
             inference_ms=inf,
             online_accuracy=accuracy,
             n_with_truth=n_truth,
+            **more,
         )
 
     def to_dict(self, device: str | None = None, stream: Any = None, **extra: Any) -> dict:
@@ -153,11 +198,14 @@ class SummaryStats:
             **extra: further JSON-ready entries (model path, duration_s...), added last.
 
         Returns:
-            ``windows_predicted``, ``windows_skipped``, ``nan_windows``, ``samples_lost``,
-            ``reconnects``, ``latency_ms`` and ``inference_ms`` ({p50, p95, p99, mean, max},
-            ms, over all windows), ``online_accuracy`` (None without truth), ``n_with_truth``,
-            ``class_names`` and ``confusion`` (rows truth, columns predicted; when class names
-            are known), ``device``, ``stream``, then ``extra``.
+            ``windows_predicted``, ``windows_skipped``, ``nan_windows``,
+            ``bad_signal_windows``, ``untimed_windows``, ``samples_lost``, ``reconnects``,
+            ``stalls``, ``clock_jumps``, ``bad_channels`` ({channel: windows it was
+            interpolated in}), ``latency_ms`` ({p50, p95, p99, mean, max}, ms, over the timed
+            windows) and ``inference_ms`` (the same over all windows), ``online_accuracy``
+            (None without truth), ``n_with_truth``, ``class_names`` and ``confusion`` (rows
+            truth, columns predicted; when class names are known), ``device``, ``stream``, then
+            ``extra``.
         """
         with self._lock:
             latency = np.frombuffer(self._latency, dtype=np.float32).astype(np.float64)
@@ -166,8 +214,13 @@ class SummaryStats:
                 "windows_predicted": self._predicted,
                 "windows_skipped": self._skipped,
                 "nan_windows": self._nan,
+                "bad_signal_windows": self._bad_signal,
+                "untimed_windows": self._untimed,
                 "samples_lost": self._lost,
                 "reconnects": self._reconnects,
+                "stalls": self._stalls,
+                "clock_jumps": self._jumps,
+                "bad_channels": dict(sorted(self._bad_channels.items())),
                 "online_accuracy": self._accuracy(),
                 "n_with_truth": self._with_truth,
             }
@@ -184,36 +237,3 @@ class SummaryStats:
         out.update(extra)
         return out
 
-
-def count_gaps(
-    timestamps: Sequence[float] | np.ndarray, sfreq: float, previous_last: float | None = None
-) -> int:
-    """Samples missing between consecutive timestamps.
-
-    A step longer than 1.5 sample periods counts ``round(step * sfreq) - 1`` lost samples.
-    Steps that go backwards (clock reset, reordering) count nothing.
-
-    Args:
-        timestamps: (n,) LSL times of one chunk, seconds, ascending.
-        sfreq: nominal rate in Hz (> 0).
-        previous_last: timestamp of the last sample of the previous chunk, to count a gap
-            across the chunk boundary; None for the first chunk.
-
-    Returns:
-        Number of samples lost (>= 0).
-
-    Raises:
-        ValueError: ``sfreq`` not positive.
-    """
-    if not sfreq > 0:
-        raise ValueError(f"count_gaps needs a positive sampling rate, got {sfreq}")
-    stamps = np.asarray(timestamps, dtype=np.float64).reshape(-1)
-    if previous_last is not None:
-        stamps = np.concatenate(([float(previous_last)], stamps))
-    if stamps.size < 2:
-        return 0
-    steps = np.diff(stamps)
-    gaps = steps[steps > 1.5 / sfreq]
-    if gaps.size == 0:
-        return 0
-    return int(np.sum(np.rint(gaps * sfreq).astype(np.int64) - 1))

@@ -23,11 +23,17 @@ from models.eeg.labels import normalize_label
 from models.eeg.montage import head_centre, template_positions
 
 __all__ = [
+    "MAX_MISSING_FRACTION",
     "ChannelMap",
     "ChannelMappingError",
+    "ChannelRepair",
     "build_channel_map",
+    "interpolation_weights",
     "spherical_spline_matrix",
 ]
+
+MAX_MISSING_FRACTION = 0.25
+"""Largest fraction of the model's channels that may be estimated (missing or bad)."""
 
 
 class ChannelMappingError(ValueError):
@@ -75,6 +81,33 @@ def spherical_spline_matrix(
     rhs[:n_from] = np.eye(n_from)
     inv_cols = np.linalg.solve(system, rhs)  # first n_from columns of the inverse
     return np.c_[_legendre_g(b @ a.T), np.ones(len(b))] @ inv_cols
+
+
+def interpolation_weights(sources: Sequence[str], targets: Sequence[str]) -> np.ndarray:
+    """Spherical-spline weights estimating ``targets`` from ``sources`` (any spelling).
+
+    Sources without a template position are given weight 0.
+
+    Returns:
+        (n_targets, n_sources) matrix; ``values_targets = W @ values_sources``.
+
+    Raises:
+        ChannelMappingError: a target has no known position, or fewer than 4 sources do.
+    """
+    table = template_positions()
+    no_pos = [t for t in targets if normalize_label(t) not in table]
+    if no_pos:
+        raise ChannelMappingError(f"cannot interpolate {no_pos}: no electrode position known "
+                                  "for them")
+    known = [j for j, s in enumerate(sources) if normalize_label(s) in table]
+    if len(known) < 4:
+        raise ChannelMappingError(f"cannot interpolate {list(targets)}: only {len(known)} "
+                                  "channels with a known position to interpolate from")
+    weights = np.zeros((len(targets), len(sources)))
+    weights[:, known] = spherical_spline_matrix(
+        np.array([table[normalize_label(sources[j])] for j in known]),
+        np.array([table[normalize_label(t)] for t in targets]))
+    return weights
 
 
 @dataclass
@@ -152,7 +185,7 @@ class ChannelMap:
 def build_channel_map(
     stream_labels: Sequence[str],
     model_labels: Sequence[str],
-    max_missing_fraction: float = 0.25,
+    max_missing_fraction: float = MAX_MISSING_FRACTION,
 ) -> ChannelMap:
     """Match stream channels to model channels, planning interpolation of the missing ones.
 
@@ -212,26 +245,13 @@ def build_channel_map(
             matrix[r, col[k]] = 1.0
 
     if missing:
-        table = template_positions()
-        no_pos = [m for m in missing if normalize_label(m) not in table]
-        if no_pos:
-            raise ChannelMappingError(
-                f"cannot interpolate missing channels {no_pos}: no electrode position known "
-                f"for them (missing: {missing}; stream labels: {stream})"
-            )
-        src = [k for k in used_keys if k in table]
-        if len(src) < 4:
-            raise ChannelMappingError(
-                f"cannot interpolate {missing}: only {len(src)} matched channels have a known "
-                f"position (stream labels: {stream})"
-            )
-        weights = spherical_spline_matrix(
-            np.array([table[k] for k in src]),
-            np.array([table[normalize_label(m)] for m in missing]),
-        )
-        src_cols = [col[k] for k in src]
+        try:
+            weights = interpolation_weights(used_keys, missing)  # columns: used_keys order
+        except ChannelMappingError as exc:
+            raise ChannelMappingError(f"{exc} (missing: {missing}; stream labels: {stream})") \
+                from None
         for w_row, m in zip(weights, missing, strict=True):
-            matrix[model.index(m), src_cols] = w_row
+            matrix[model.index(m)] = w_row
 
     return ChannelMap(
         model_labels=model,
@@ -242,3 +262,59 @@ def build_channel_map(
         interpolated=missing,
         ignored=ignored,
     )
+
+
+class ChannelRepair:
+    """Estimates bad model channels from the good ones, as the map does for missing ones.
+
+    Works on windows of model channels at the model's rate (interpolation is linear and
+    time-invariant, so estimating after the filters equals estimating before them). The
+    channels the map interpolates are estimated again from the good channels only, so a bad
+    channel does not leak into them. Matrices are cached per set of bad channels.
+
+    Args:
+        channel_map: the stream's map onto the model's channels.
+        max_fraction: largest fraction of the model's channels that may be missing or bad.
+    """
+
+    def __init__(self, channel_map: ChannelMap,
+                 max_fraction: float = MAX_MISSING_FRACTION) -> None:
+        self.labels = list(channel_map.model_labels)
+        missing = set(channel_map.interpolated)
+        self.missing_rows = [r for r, m in enumerate(self.labels) if m in missing]
+        self.matched_rows = [r for r, m in enumerate(self.labels) if m not in missing]
+        self.limit = int(np.floor(max_fraction * len(self.labels) + 1e-9))
+        self._cache: dict[frozenset[int], tuple[list[int], list[int], np.ndarray]] = {}
+
+    def plan(self, bad_rows: frozenset[int]) -> tuple[list[int], list[int], np.ndarray]:
+        """(rows to estimate, rows estimated from, weights (n_estimated, n_from)).
+
+        Raises:
+            ChannelMappingError: more channels missing or bad than the limit, or bad channels
+                that cannot be interpolated; the message names them.
+        """
+        if bad_rows in self._cache:
+            return self._cache[bad_rows]
+        estimate = sorted(set(self.missing_rows) | set(bad_rows))
+        if len(estimate) > self.limit:
+            raise ChannelMappingError(
+                f"{len(estimate)} of {len(self.labels)} model channels are bad or missing (at "
+                f"most {self.limit} can be interpolated)")
+        sources = [r for r in self.matched_rows if r not in bad_rows]
+        weights = interpolation_weights([self.labels[r] for r in sources],
+                                        [self.labels[r] for r in estimate])
+        if len(self._cache) > 64:
+            self._cache.clear()
+        self._cache[bad_rows] = (estimate, sources, weights)
+        return self._cache[bad_rows]
+
+    def apply(self, window: np.ndarray, bad_rows: frozenset[int]) -> np.ndarray:
+        """A copy of ``window`` (C, T) with the bad and missing rows estimated.
+
+        Raises:
+            ChannelMappingError: see :meth:`plan`.
+        """
+        estimate, sources, weights = self.plan(bad_rows)
+        out = window.copy()
+        out[estimate] = (weights @ window[sources]).astype(window.dtype, copy=False)
+        return out

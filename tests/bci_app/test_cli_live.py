@@ -56,7 +56,7 @@ def test_app_refuses_a_bad_model_file(tmp_path: Path) -> None:
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"not a model")
     app = _run(["bci_app.cli", "--headless", "--model", str(bad), "--duration", "1"])
-    assert app.returncode == 2
+    assert app.returncode == 3  # models.exit_codes.ExitCode.BAD_INPUT
     assert "bad.safetensors" in app.stderr and "Traceback" not in app.stderr
 
 
@@ -67,4 +67,4 @@ def test_app_rejects_bad_options() -> None:
 
 def test_replay_refuses_a_missing_file(tmp_path: Path) -> None:
     r = _run(["bci_app.replay", str(tmp_path / "nope.mat")])
-    assert r.returncode == 2 and "nope.mat" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 3 and "nope.mat" in r.stderr and "Traceback" not in r.stderr

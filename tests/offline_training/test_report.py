@@ -108,7 +108,7 @@ def test_write_report_files(tmp_path: Path) -> None:
                            ("SST-EmotionNet", "96.02 ± 2.17")]:
         assert f"| {method} | {number} |" in md
     assert "SOGNN" not in md  # other protocols' numbers are not shown
-    assert "| sub01_ses2 | 1 | 2 | 80.00 | 78.00 | 100 |" in md
+    assert "| sub01_ses2 | 1 | 2 | 80.00 | 78.00 | - | 100 |" in md  # no step recorded
     assert "| **negative** | 75 | 17 | 7 |" in md
     assert "| 1 | T7 | 8.00 | temporal |" in md
     assert "![fold accuracy](fold_accuracy.png)" in md  # linked even before make_figures
@@ -186,3 +186,20 @@ def test_seed_montage_covers_all_channels() -> None:
     assert set(FRONTAL) | set(TEMPORAL) <= set(montage.ch_names)
     with pytest.raises(ValueError, match="XX"):
         channel_positions(["XX"])
+
+
+def test_report_prints_the_baseline_beside_si_cleer(tmp_path: Path) -> None:
+    report = _fake_report()
+    for fold, base in zip(report["folds"], (0.7, 0.6, 0.5), strict=True):
+        fold["baseline"] = {"name": "csp-lda", "accuracy": base, "macro_f1": base}
+        fold["best_step"] = 120
+    report["summary"] = summarise_folds(report["folds"])
+    assert report["summary"]["baseline"]["accuracy_mean"] == pytest.approx(0.6)
+    _, md_path = write_report(report, tmp_path)
+    md = md_path.read_text()
+    assert "Classical baseline on the same windows (CSP + LDA, 8-30 Hz): 60.00 ± 8.16 %" in md
+    assert "| CSP + LDA (%) | step kept |" in md
+    assert "| sub01_ses2 | 1 | 2 | 80.00 | 78.00 | 60.00 | 120 | 100 |" in md
+    del report["folds"][1]["baseline"]  # not every fold has one: no baseline column or mean
+    report["summary"] = summarise_folds(report["folds"])
+    assert "baseline" not in report["summary"]

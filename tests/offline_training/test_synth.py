@@ -218,7 +218,7 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert synth_cli.main(argv) == 0
     assert "Preprocessed_EEG" in capsys.readouterr().out
     assert [(s.subject, s.session) for s in seed.find_sessions(out)] == [(2, 1), (4, 1)]
-    assert synth_cli.main(argv) == 1
+    assert synth_cli.main(argv) == 5  # models.exit_codes.ExitCode.OUTPUT
     assert "--force" in capsys.readouterr().err
     assert synth_cli.main([*argv, "--force"]) == 0
     lengths = ",".join(str(1 + k % 2) for k in range(15))

@@ -113,7 +113,7 @@ def _cfg(tmp_path: Path, **kw: object) -> TrainConfig:
 @pytest.mark.parametrize("loss", ["joint", "ce", "contrastive"])
 def test_fit_loss_modes_record_their_parts(tmp_path: Path, loss: str) -> None:
     pool = _toy_pool()
-    cfg = _cfg(tmp_path, loss=loss)
+    cfg = _cfg(tmp_path, loss=loss, balance="none")  # the paper's plain sum: total = parts
     _, hist, seen = fit(pool, fit_normalisation(pool), cfg, torch.device("cpu"), seed=0)
     h = hist.to_dict()
     n_epochs = cfg.epochs + (cfg.head_epochs if loss == "contrastive" else 0)
@@ -169,7 +169,7 @@ def test_fit_learns_a_separable_toy_problem(tmp_path: Path) -> None:
 
 def test_cli_reports_bad_data_folder(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     code = train_main(["--data", str(tmp_path / "missing"), "--out", str(tmp_path / "o")])
-    assert code == 2
+    assert code == 3  # a bad input folder (models.exit_codes.ExitCode.BAD_INPUT)
     assert "missing" in capsys.readouterr().err
     code = train_main(["--data", str(tmp_path), "--out", str(tmp_path / "o"), "--epochs", "0"])
     assert code == 2

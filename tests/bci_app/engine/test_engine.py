@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -16,19 +13,9 @@ from bci_app.engine.config import EngineConfig
 from bci_app.engine.engine import Engine
 from bci_app.engine.state import EngineState
 from bci_app.replay.player import Replay
-from tests.helpers import make_model_file, shared_data
+from tests.helpers import Pusher, make_model_file, pylsl_outlet, shared_data, wait_for
 
 pytestmark = pytest.mark.lsl
-
-
-def wait_for(cond: Callable[[], bool], timeout: float, step: float = 0.05) -> bool:
-    """Poll ``cond`` until it holds or ``timeout`` s pass."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
 
 
 def _config(model: Path, name: str, tmp_path: Path, **kw: object) -> EngineConfig:
@@ -97,53 +84,6 @@ def test_real_edf_is_interpolated_and_resampled(tiny_model: Path, tmp_path: Path
     assert 1.0 < np.median(np.abs(engine.recent_samples(1.0)[0])) < 500
 
 
-def _pylsl_outlet(name: str, labels: list[str], sfreq: float, fmt: str = "float32",
-                  unit: str = "microvolts"):
-    import pylsl
-
-    info = pylsl.StreamInfo(name, "EEG", len(labels), sfreq,
-                            pylsl.cf_string if fmt == "string" else pylsl.cf_float32, name)
-    chans = info.desc().append_child("channels")
-    for label in labels:
-        ch = chans.append_child("channel")
-        ch.append_child_value("label", label)
-        ch.append_child_value("unit", unit)
-        ch.append_child_value("type", "EEG")
-    return pylsl.StreamOutlet(info, chunk_size=25)
-
-
-class _Pusher:
-    """Pushes a signal function into a pylsl outlet in real time from a thread."""
-
-    def __init__(self, outlet, sfreq: float, signal: Callable[[np.ndarray], np.ndarray],
-                 chunk: int) -> None:
-        self.outlet, self.sfreq, self.signal, self.chunk = outlet, sfreq, signal, chunk
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        import pylsl
-
-        n = 0
-        t0 = pylsl.local_clock()
-        while not self._stop.is_set():
-            due = t0 + (n + self.chunk) / self.sfreq
-            delay = due - pylsl.local_clock()
-            if delay > 0:
-                time.sleep(delay)
-            idx = np.arange(n, n + self.chunk)
-            self.outlet.push_chunk(self.signal(idx).astype(np.float32), due)
-            n += self.chunk
-
-    def __enter__(self) -> _Pusher:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(2)
-
-
 def test_independent_pylsl_outlet_1000hz_shuffled_with_extras(tiny_model: Path, tmp_path: Path,
                                                               unique_name: str) -> None:
     from offline_training.seed import SEED_CHANNELS
@@ -156,14 +96,15 @@ def test_independent_pylsl_outlet_1000hz_shuffled_with_extras(tiny_model: Path, 
 
     def signal(idx: np.ndarray) -> np.ndarray:
         t = idx / sfreq
-        x = np.zeros((idx.size, len(labels)))
+        # a little noise everywhere: flat channels would be flagged bad (and interpolated)
+        x = np.random.default_rng(int(idx[0])).normal(0, 0.5, (idx.size, len(labels)))
         x[:, col_fp1] = 40 * np.sin(2 * np.pi * 10 * t)
         x[:, col_o2] = 20 * np.sin(2 * np.pi * 6 * t)
         x[:, labels.index("TRIGGER")] = 1e4 * (idx % 1000 == 0)
         return x
 
-    outlet = _pylsl_outlet(unique_name, labels, sfreq)
-    with _Pusher(outlet, sfreq, signal, chunk=25):
+    outlet = pylsl_outlet(unique_name, labels, sfreq)
+    with Pusher(outlet, sfreq, signal, chunk=25):
         engine = Engine(_config(tiny_model, unique_name, tmp_path, notch=None))
         engine.start()
         try:
@@ -196,8 +137,8 @@ def test_nan_samples_skip_windows_without_crash(tiny_model: Path, tmp_path: Path
         x[(idx // 200) % 4 == 3] = np.nan  # every 4th second is NaN
         return x
 
-    outlet = _pylsl_outlet(unique_name, list(SEED_CHANNELS), sfreq)
-    with _Pusher(outlet, sfreq, signal, chunk=5):
+    outlet = pylsl_outlet(unique_name, list(SEED_CHANNELS), sfreq)
+    with Pusher(outlet, sfreq, signal, chunk=5):
         engine = Engine(_config(tiny_model, unique_name, tmp_path))
         engine.start()
         try:
@@ -261,7 +202,7 @@ def test_non_eeg_streams_are_refused(kind: str, tiny_model: Path, tmp_path: Path
 def test_model_that_does_not_fit_the_stream(tmp_path: Path, unique_name: str) -> None:
     model = make_model_file(tmp_path / "odd.safetensors",
                             channels=[f"X{i}" for i in range(8)] + ["CZ"])
-    outlet = _pylsl_outlet(unique_name, ["CZ", "PZ", "OZ"], 200.0)
+    outlet = pylsl_outlet(unique_name, ["CZ", "PZ", "OZ"], 200.0)
     message = _error_message(_config(model, unique_name, tmp_path))
     del outlet
     assert "X0" in message and "missing" in message.lower()

@@ -17,9 +17,11 @@ pytest.importorskip("pytestqt")
 
 from PySide6 import QtCore, QtGui
 
+from bci_app.engine.state import EngineState
 from bci_app.gui.fake_engine import FakeEngine, default_config
 from bci_app.gui.main_window import MainWindow
 from bci_app.gui.plots import RingBuffer, peak_decimate
+from bci_app.gui.widgets import STATE_COLORS
 
 pytestmark = pytest.mark.gui
 
@@ -154,6 +156,24 @@ def test_lost_stream_then_recovery(qtbot: Any) -> None:
     wait_state(qtbot, window, "running", timeout=4000)
     assert "1 reconnects" in window.status_panel.losses.text()
     assert "lost 0 samples" not in window.status_panel.losses.text()
+
+
+def test_stalled_stream_and_bad_channels_are_shown(qtbot: Any) -> None:
+    assert set(EngineState) <= set(STATE_COLORS)  # every state has its badge colour
+    factory = Factory()
+    window = make_window(qtbot, factory, lost_after=0.3)
+    wait_state(qtbot, window, "running")
+    panel = window.status_panel
+    factory.engines[0].set_bad_channels({"T7": "flat", "O1": "too large: 2.4e+03 µV rms"})
+    qtbot.waitUntil(lambda: "2 bad" in panel.channels.text(), timeout=3000)
+    assert "T7 (flat)" in panel.channels.toolTip() and "O1 (too large" in panel.channels.toolTip()
+    assert "interpolating bad channels" in panel.message.text()
+    factory.engines[0].simulate_stall(1.2)
+    wait_state(qtbot, window, "stalled", timeout=3000)
+    assert STATE_COLORS[EngineState.STALLED] in panel.state.styleSheet()
+    assert "still on the network" in panel.message.text()
+    wait_state(qtbot, window, "running", timeout=4000)
+    assert "reconnects" not in panel.losses.text()  # a stall is not a reconnection
 
 
 def test_bad_model_is_reported_not_raised(qtbot: Any) -> None:

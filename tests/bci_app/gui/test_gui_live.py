@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +18,12 @@ from PySide6 import QtCore, QtGui
 
 from bci_app.engine.config import EngineConfig
 from bci_app.engine.engine import Engine
+from bci_app.gui.app import run_gui
 from bci_app.gui.main_window import MainWindow
 from bci_app.lsl.streams import list_streams
 from bci_app.replay.player import Replay
+from models.eeg.seed_layout import SEED_CHANNELS
+from tests.helpers import Pusher, outlet_listed, pylsl_outlet, read_log
 
 pytestmark = [pytest.mark.gui, pytest.mark.lsl]
 
@@ -85,3 +90,50 @@ def test_window_on_a_replay_stream(qtbot: Any, seed_session_file: Path, tiny_mod
     finally:
         window.shutdown(5.0)
         replay.stop()
+
+
+def _pusher_session(unique_name: str, tiny_model: Path,
+                    tmp_path: Path) -> tuple[Any, Pusher, EngineConfig]:
+    """A pylsl outlet of EEG-like noise, its pusher, and a session config on it."""
+
+    def eeg(idx: np.ndarray) -> np.ndarray:
+        return np.random.default_rng(int(idx[0])).normal(0, 10, (idx.size, 62))
+
+    outlet = pylsl_outlet(unique_name, list(SEED_CHANNELS), 200.0)
+    config = EngineConfig(model=tiny_model, stream=unique_name, device="cpu", markers=False,
+                          outlet_name=f"{unique_name}-pred", log=tmp_path / "log.csv",
+                          summary=tmp_path / "summary.json")
+    return outlet, Pusher(outlet, 200.0, eeg, chunk=5), config
+
+
+def _check_shutdown(tmp_path: Path, unique_name: str) -> None:
+    rows = read_log(tmp_path / "log.csv")
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["windows_predicted"] == len(rows) >= 3
+    assert not outlet_listed(f"{unique_name}-pred")
+
+
+@pytest.mark.parametrize("how", ["duration", "SIGTERM"])
+def test_closing_the_window_stops_the_session_in_order(how: str, qtbot: Any, tiny_model: Path,
+                                                       tmp_path: Path, unique_name: str) -> None:
+    """``--duration`` closes the window as the user would; a stop signal closes it too. Either
+    way the engine stops in order: log closed, summary written, outlet withdrawn."""
+    outlet, pusher, config = _pusher_session(unique_name, tiny_model, tmp_path)
+    log = tmp_path / "log.csv"
+
+    def send_sigterm_once_running() -> None:
+        if not (log.exists() and len(read_log(log)) >= 3):
+            QtCore.QTimer.singleShot(100, send_sigterm_once_running)
+        elif signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:  # run_gui's handler
+            signal.raise_signal(signal.SIGTERM)
+
+    with pusher:
+        if how == "SIGTERM":
+            QtCore.QTimer.singleShot(100, send_sigterm_once_running)
+            rc = run_gui(config, stream_lister=lambda: [])
+            assert rc == 128 + signal.SIGTERM
+        else:
+            assert run_gui(config, duration=5.0, stream_lister=lambda: []) == 0
+    del outlet
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # restored
+    _check_shutdown(tmp_path, unique_name)

@@ -7,6 +7,7 @@ import logging
 import shutil
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +22,7 @@ from bci_app.replay.chunks import chunk_size_for
 from bci_app.replay.cli import main
 from bci_app.replay.player import Replay
 from bci_app.replay.recording import Marker, ReplayError, build_raw
+from models.exit_codes import ExitCode
 from offline_training.seed import SEED_CHANNELS, read_trials
 from offline_training.seed import parse_numbers as parse_trials
 from tests.helpers import shared_data
@@ -179,14 +181,33 @@ def test_build_raw_errors_name_the_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["missing.mat", "corrupt.mat", "corrupt.edf", "notes.txt"])
-def test_cli_bad_file_exit_2(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_bad_file_exit_3(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / name
     if not name.startswith("missing"):
         path.write_bytes(b"\x00garbage" * 50)
-    assert main([str(path)]) == 2
+    assert main([str(path)]) == ExitCode.BAD_INPUT == 3
     err = capsys.readouterr().err
     assert name in err
     assert "Traceback" not in err
+
+
+@pytest.mark.lsl
+def test_truncated_edf_replays_with_a_warning(tmp_path: Path, unique_name: str,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    source = shared_data("eegmmidb_S001", "S001R03.edf")
+    cut = tmp_path / "cut.edf"
+    data = source.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])  # 125 s declared, about 62 s left
+    with pytest.warns(RuntimeWarning, match="shorter than its header says") as caught:
+        raw, _ = build_raw(cut)
+    assert "125 data records (125 s) declared" in str(caught[0].message)
+    assert raw.n_times < 160 * 63
+    assert main([str(cut), "--name", unique_name, "--duration", "0.3"]) == 0
+    err = capsys.readouterr().err
+    assert "bci-replay: warning:" in err and "was it truncated" in err
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the complete file replays without a warning
+        build_raw(source)
 
 
 def test_cli_bad_arguments_exit_2(seed_session_file: Path) -> None:

@@ -15,7 +15,7 @@ import pytest
 from bci_app.lsl.streams import StreamDescription
 from bci_app.session.files import OutputError
 from bci_app.session.log import SessionLog
-from bci_app.session.stats import SummaryStats, count_gaps
+from bci_app.session.stats import SummaryStats
 from bci_app.session.summary import write_summary
 
 CLASSES = ("negative", "neutral", "positive")
@@ -73,6 +73,7 @@ def test_session_log_header_and_rows(tmp_path: Path) -> None:
         "temporal_beta",
         "temporal_gamma",
         "faa",
+        "bad_channels",
     ]
     first, second = _read(tmp_path / "session.csv")
     assert float(first["lsl_time"]) == 100.0 and float(second["lsl_time"]) == 100.25
@@ -215,21 +216,3 @@ def test_summary_is_thread_safe() -> None:
     summary = stats.to_dict()
     assert summary["windows_predicted"] == summary["n_with_truth"] == 6000
     assert summary["online_accuracy"] == 1.0
-
-
-# ----------------------------------------------------------------------------- gaps
-def test_count_gaps() -> None:
-    sfreq = 200.0
-    t = 1000.0 + np.arange(20) / sfreq
-    assert count_gaps(t, sfreq) == 0
-    assert count_gaps(np.delete(t, [5]), sfreq) == 1
-    assert count_gaps(np.delete(t, [5, 6, 7, 12]), sfreq) == 4
-    jitter = t + np.tile([0.0, 0.0018], 10)  # steps of 0.64 and 1.36 periods: no loss
-    assert count_gaps(jitter, sfreq) == 0
-    # across a chunk boundary
-    assert count_gaps(t[10:], sfreq, previous_last=t[9]) == 0
-    assert count_gaps(t[13:], sfreq, previous_last=t[9]) == 3
-    assert count_gaps(t[:1], sfreq) == 0 and count_gaps([], sfreq, previous_last=1.0) == 0
-    assert count_gaps(t[::-1], sfreq) == 0  # backwards steps count nothing
-    with pytest.raises(ValueError, match="positive sampling rate"):
-        count_gaps(t, 0.0)

@@ -34,15 +34,16 @@ def test_chunked_equals_one_shot(sfreq: float) -> None:
     n = int(3 * sfreq)
     x = rng.normal(0, 20, (n, len(labels)))
     ts = 100.0 + np.arange(n) / sfreq
-    one, t_one, _ = _pipeline(labels, sfreq).process(x, ts)
+    first = _pipeline(labels, sfreq).process(x, ts)
+    one, t_one = first.samples, first.times
     p = _pipeline(labels, sfreq)
     parts, times = [], []
     start = 0
     while start < n:
         size = int(rng.integers(0, 40))
-        y, t, _ = p.process(x[start:start + size], ts[start:start + size])
-        parts.append(y)
-        times.append(t)
+        out = p.process(x[start:start + size], ts[start:start + size])
+        parts.append(out.samples)
+        times.append(out.times)
         start += size
     np.testing.assert_allclose(np.concatenate(parts), one, atol=1e-9)
     np.testing.assert_allclose(np.concatenate(times), t_one, atol=1e-9)
@@ -57,7 +58,7 @@ def test_channels_land_in_model_order_and_units_convert() -> None:
                      FilterSpec(None, None, None))
     x = np.zeros((400, len(labels)))
     x[:, 0] = 50e-6  # 50 uV on Fp1, in volts
-    y, _, _ = p.process(x, np.arange(400) / 200)
+    y = p.process(x, np.arange(400) / 200).samples
     np.testing.assert_allclose(y[:, 0], 50.0)
     assert np.abs(y[:, 1:]).max() == 0
 
@@ -68,23 +69,28 @@ def test_nan_samples_are_held_and_flagged() -> None:
     x[500:505, 3] = np.nan
     x[700, :] = np.inf
     ts = np.arange(1000) / 200
-    y, _t, bad = p.process(x, ts)
+    out = p.process(x, ts)
+    y, bad = out.samples, out.bad
     assert np.isfinite(y).all()  # the filter state never sees NaN
     assert bad[500:506].all() and bad[700] and not bad[:500].any()
     assert not bad[900:].any()  # flags end once the spoilt samples left the resampler
-    y2, _, bad2 = p.process(x[:100], ts[:100] + 10)
-    assert np.isfinite(y2).all() and not bad2.any()
+    assert out.flags[500:506, 3].all() and not out.flags[500:506, 4].any()  # per channel
+    assert out.flags[700].all()
+    out2 = p.process(x[:100], ts[:100] + 10)
+    assert np.isfinite(out2.samples).all() and not out2.bad.any()
 
 
 def test_ring_windows_and_overwrite() -> None:
     ring = SampleRing(10, 2)
     data = np.arange(14 * 2, dtype=np.float32).reshape(14, 2)
     ring.append(data[:6], np.arange(6.0), np.zeros(6, bool))
-    ring.append(data[6:], np.arange(6.0, 14.0), np.zeros(8, bool))
-    w, t, _b = ring.window(14, 4)
-    np.testing.assert_array_equal(w, data[10:14].T)
-    np.testing.assert_array_equal(t, np.arange(10.0, 14.0))
+    ring.append(data[6:], np.arange(6.0, 14.0), np.zeros((8, 2), np.uint8), raw=data[6:] + 1)
+    w = ring.window(14, 4)
+    np.testing.assert_array_equal(w.data, data[10:14].T)
+    np.testing.assert_array_equal(w.raw, data[10:14].T + 1)
+    np.testing.assert_array_equal(w.times, np.arange(10.0, 14.0))
+    assert w.flags.shape == (2, 4) and not w.flags.any()
     with pytest.raises(IndexError):
         ring.window(14, 11)
     ring.clear()
-    assert ring.window(14, 3)[2].all()
+    assert ring.window(14, 3).flags.all()
