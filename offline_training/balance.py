@@ -13,7 +13,8 @@ the encoder's parameters::
 
 so that, at ``lambda = 1``, both terms pull the encoder equally hard; ``lambda`` keeps its
 meaning on top of it. The norms are measured every ``every`` optimizer steps on the current
-batch (two extra backward passes); between probes ``w`` stays fixed, and successive ratios are
+batch (one backward pass per term, which together give the step its gradient: one extra
+backward pass per probe); between probes ``w`` stays fixed, and successive ratios are
 averaged geometrically (``w <- sqrt(w * ratio)``) so that one noisy batch does not swing it.
 ``w`` is a constant during back-propagation: it is not learned. ``none`` keeps ``w = 1``
 (the paper's exact loss, with ``--lambda 1``); the probes still run, to record the gradient
@@ -74,14 +75,33 @@ class GradientBalance:
     def probe(self, hcl: torch.Tensor, ce: torch.Tensor) -> float:
         """Measure both terms' gradient norms on the encoder; update ``weight`` (gradnorm).
 
-        Both graphs are kept (``retain_graph``) for the step's own backward pass.
+        Both graphs are kept (``retain_graph``) for a backward pass after it.
 
         Returns:
             The contrastive term's share of the weighted gradient norm, after the update.
         """
         g_h = torch.autograd.grad(hcl, self.params, retain_graph=True, allow_unused=True)
         g_c = torch.autograd.grad(ce, self.params, retain_graph=True, allow_unused=True)
-        n_h, n_c = _norm(g_h), _norm(g_c)
+        return self._update(_norm(g_h), _norm(g_c))
+
+    def probe_step(self, hcl: torch.Tensor, ce: torch.Tensor,
+                   params: list[torch.nn.Parameter]) -> None:
+        """A probe that is also the step's backward pass: ``params.grad`` (all trainable
+        parameters, the encoder's among them) is set to the gradient of
+        ``weight * hcl + lambda * ce`` with the updated weight, from the two per-term
+        gradients the probe computes anyway (no third backward pass)."""
+        enc = {id(p) for p in self.params}
+        g_h = torch.autograd.grad(hcl, params, retain_graph=True, allow_unused=True)
+        g_c = torch.autograd.grad(ce, params, allow_unused=True)
+        self._update(_norm(g for p, g in zip(params, g_h, strict=True) if id(p) in enc),
+                     _norm(g for p, g in zip(params, g_c, strict=True) if id(p) in enc))
+        for p, gh, gc in zip(params, g_h, g_c, strict=True):
+            parts = [t for t in (None if gh is None else self.weight * gh,
+                                 None if gc is None else self.lambda_ce * gc) if t is not None]
+            p.grad = sum(parts[1:], parts[0]) if parts else None
+
+    def _update(self, n_h: float, n_c: float) -> float:
+        """Update ``weight`` and ``last_*`` from the two encoder gradient norms."""
         if n_h > 0 and n_c > 0 and math.isfinite(n_h) and math.isfinite(n_c):
             self.last_ratio = n_h / n_c
             if self.rule == "gradnorm":

@@ -180,16 +180,16 @@ def _train_phase(net: SICLEER, pool: WindowPool, norm: Normalisation, cfg: Train
                         z = net.encode(x)
                     logits = net.classify(z)
                 ce = F.cross_entropy(logits.float(), y) if logits is not None else None
-            if mode == "joint":
-                if balance.due(step):
-                    balance.probe(hcl, ce)
-                    history.add_probe(step_offset + step, balance.last_share, balance.weight,
-                                      balance.last_ratio)
-                loss = balance.weight * hcl + cfg.lambda_ce * ce
-            else:
-                loss = hcl if hcl is not None else ce
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            if mode == "joint" and balance.due(step):
+                balance.probe_step(hcl, ce, params)  # sets the gradients of the weighted sum
+                history.add_probe(step_offset + step, balance.last_share, balance.weight,
+                                  balance.last_ratio)
+                loss = (balance.weight * hcl + cfg.lambda_ce * ce).detach()
+            else:
+                loss = balance.weight * hcl + cfg.lambda_ce * ce if mode == "joint" \
+                    else (hcl if hcl is not None else ce)
+                loss.backward()
             opt.step()
             step += 1
             b = len(yb)

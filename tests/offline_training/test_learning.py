@@ -149,3 +149,28 @@ def test_csp_lda_separates_spatial_patterns() -> None:
         CSPLDA(160.0).fit(x, np.zeros(n, int))
     with pytest.raises(RuntimeError, match="fit"):
         CSPLDA(160.0).predict(x)
+
+
+def test_probe_step_gradients_equal_the_weighted_sum_backward() -> None:
+    torch.manual_seed(1)
+    net = SICLEER(ModelConfig(n_channels=6, hidden_dims=8, output_dims=16))
+    sw = _rhythm_windows()
+    x = torch.from_numpy(sw.x[:16]).transpose(1, 2)
+    y = torch.from_numpy(sw.y[:16])
+    net.eval()  # no dropout: the two passes below see the same network
+    params = list(net.parameters())
+
+    def losses() -> tuple[torch.Tensor, torch.Tensor]:
+        hcl = contrastive_step(net, x, _cfg(mask=False), np.random.default_rng(0))
+        return hcl, F.cross_entropy(net(x), y)
+
+    balance = GradientBalance(net.encoder.parameters(), "gradnorm", every=1, lambda_ce=0.5)
+    balance.probe_step(*losses(), params)
+    probed = [p.grad.clone() for p in params]
+    for p in params:
+        p.grad = None
+    hcl, ce = losses()
+    (balance.weight * hcl + 0.5 * ce).backward()
+    for p, g in zip(params, probed, strict=True):
+        torch.testing.assert_close(g, p.grad, rtol=1e-5, atol=1e-7)
+    assert balance.last_share == pytest.approx(1 / 1.5, rel=1e-4)  # w |g_h| = |g_c|, lambda 0.5
