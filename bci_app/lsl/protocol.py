@@ -7,11 +7,24 @@
   their first sample and ``"trial N end <label>"`` at their last one (the label is left out when
   unknown).
 - Predictions go out on a float32 stream of type ``"MentalState"``, one channel per class.
+
+The stream-type and marker conventions are shared with the offline readers of recorded
+sessions, so they live in :mod:`models.eeg.markers` and are re-exported here; the prediction
+stream and the wire unit are the live app's own.
 """
 
 from __future__ import annotations
 
-import re
+from models.eeg.markers import (
+    EEG_TYPE,
+    MARKER_SUFFIX,
+    MARKER_TYPE,
+    STRING_DTYPE,
+    TRIAL_MARKER,
+    marker_name,
+    marker_source_id,
+    trial_marker,
+)
 
 __all__ = [
     "EEG_TYPE",
@@ -26,36 +39,7 @@ __all__ = [
     "trial_marker",
 ]
 
-EEG_TYPE = "EEG"
-"""Type of EEG streams (compared case-insensitively when looking for one)."""
-MARKER_TYPE = "Markers"
-"""Type of marker streams."""
-MARKER_SUFFIX = "-markers"
-"""Appended to the EEG stream's name and source id to name its marker stream."""
 PREDICTION_TYPE = "MentalState"
 """Type of the app's prediction stream."""
 WIRE_UNIT = "microvolts"
 """Unit written in the stream description of every voltage channel the project sends."""
-STRING_DTYPE = "string"
-"""LSL channel format of marker streams."""
-
-TRIAL_MARKER = re.compile(r"\s*trial\s+(\d+)\s+(start|end)(?:\s+(\S+))?\s*", re.IGNORECASE)
-"""Pattern of a trial marker: groups (trial number, ``start`` | ``end``, label or None)."""
-
-
-def marker_name(eeg_name: str) -> str:
-    """Name of the marker stream that goes with the EEG stream ``eeg_name``."""
-    return f"{eeg_name}{MARKER_SUFFIX}"
-
-
-def marker_source_id(eeg_source_id: str) -> str:
-    """Source id of the marker stream that goes with an EEG stream's source id."""
-    return f"{eeg_source_id}{MARKER_SUFFIX}"
-
-
-def trial_marker(number: int, kind: str, label: str | None = None) -> str:
-    """``"trial 3 start negative"``: the marker at a trial's first (``start``) or last (``end``)
-    sample; without ``label`` the class word is left out."""
-    if kind not in ("start", "end"):
-        raise ValueError(f"trial marker kind must be 'start' or 'end', got {kind!r}")
-    return f"trial {int(number)} {kind}" + (f" {label}" if label else "")
