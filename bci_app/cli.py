@@ -28,6 +28,7 @@ from models.exit_codes import (
     raise_interrupted,
     signal_name,
 )
+from models.preprocessing import FilterSpec
 
 if TYPE_CHECKING:
     from bci_app.engine.engine import Engine
@@ -50,15 +51,22 @@ def _edge(text: str) -> float | None:
     return None if text.lower() in ("off", "none") else float(text)
 
 
+def _hz(value: float | None) -> str:
+    """A FilterSpec default for the help text."""
+    return "off" if value is None else f"{value:g} Hz"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface (building it loads neither torch nor LSL)."""
     d = _DEFAULTS
     p = argparse.ArgumentParser(
         prog="bci-app",
         description="Live EEG emotion recognition with SI-CLEER: reads EEG from Lab Streaming "
-                    "Layer, filters it causally, predicts negative/neutral/positive every hop, "
-                    "and shows (or, with --headless, prints) the trajectory and frontal/"
-                    "temporal band power. Predictions also go out as an LSL stream.",
+                    "Layer, filters it causally with the model file's filter chain, predicts "
+                    "the model's classes (SEED: negative/neutral/positive) every hop, and "
+                    "shows (or, with --headless, prints) the trajectory and frontal/temporal "
+                    "band power. Predictions also go out as an LSL stream, one channel per "
+                    "class.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     src = p.add_argument_group("input stream")
     src.add_argument("--stream", help="name of the LSL EEG stream (default: the only one)")
@@ -74,11 +82,21 @@ def build_parser() -> argparse.ArgumentParser:
     mdl.add_argument("--hop", type=float, default=d.hop, help="seconds between predictions")
     mdl.add_argument("--smoothing", type=float, default=d.smoothing,
                      help="time constant (s) of the probability smoothing; 0 disables it")
-    mdl.add_argument("--notch", type=_notch, default=d.notch, help="mains notch: 50, 60 or off")
+    live = FilterSpec()  # the chain of a model file that declares none
+    given = ("; given, it overrides the model file's setting, with a warning (default: "
+             "%(default)s; ")
+    mdl.add_argument("--notch", type=_notch, default=d.notch,
+                     help=f"mains notch: 50, 60 or off{given}{_hz(live.notch)} for a model "
+                          "without a chain)")
     mdl.add_argument("--l-freq", type=_edge, default=d.l_freq,
-                     help="band-pass low edge, Hz or off")
+                     help=f"band-pass low edge, Hz or off{given}{_hz(live.l_freq)} for a model "
+                          "without a chain)")
     mdl.add_argument("--h-freq", type=_edge, default=d.h_freq,
-                     help="band-pass high edge, Hz or off")
+                     help=f"band-pass high edge, Hz or off{given}{_hz(live.h_freq)} for a model "
+                          "without a chain)")
+    mdl.add_argument("--filter-order", type=int, default=d.filter_order,
+                     help=f"Butterworth order per band-pass edge{given}{live.order} for a "
+                          "model without a chain)")
     mdl.add_argument("--device", choices=DEVICES, default=d.device,
                      help="inference device (auto takes CUDA when present)")
     out = p.add_argument_group("outputs")
@@ -103,7 +121,8 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
     return EngineConfig(
         model=args.model, stream=args.stream, stream_type=args.stream_type,
         source_id=args.source_id, hop=args.hop, smoothing=args.smoothing, notch=args.notch,
-        l_freq=args.l_freq, h_freq=args.h_freq, device=args.device, log=args.log,
+        l_freq=args.l_freq, h_freq=args.h_freq, filter_order=args.filter_order,
+        device=args.device, log=args.log,
         summary=args.summary,
         outlet_name=None if args.outlet_name.lower() == "off" else args.outlet_name,
         duration=args.duration, resolve_timeout=args.resolve_timeout,
@@ -118,7 +137,8 @@ def _status_line(engine: Engine, last: WindowResult | None) -> str:
         parts.append(f"latency p50 {st.latency_p50:5.1f} ms p95 {st.latency_p95:5.1f} ms")
     if last is not None:
         names = engine.class_names
-        probs = " ".join(f"{n[:3]} {p:.2f}" for n, p in zip(names, last.smoothed, strict=True))
+        short = short_names(names)
+        probs = " ".join(f"{n} {p:.2f}" for n, p in zip(short, last.smoothed, strict=True))
         truth = names[last.truth] if last.truth is not None else "-"
         parts.append(f"{probs} -> {names[int(last.smoothed.argmax())]:<8} truth {truth}")
     if st.online_accuracy is not None:
@@ -131,6 +151,16 @@ def _status_line(engine: Engine, last: WindowResult | None) -> str:
     if status.state in _EXPLAINED and status.message:
         parts.append(status.message)
     return "  ".join(parts)
+
+
+def short_names(names: list[str], min_length: int = 3) -> list[str]:
+    """The shortest distinct prefixes (at least ``min_length`` characters) of class names,
+    for the one-line status (``left hand``/``left foot`` -> ``left h``/``left f``)."""
+    for n in range(min_length, max((len(x) for x in names), default=0) + 1):
+        short = [x[:n] for x in names]
+        if len(set(short)) == len(short):
+            return short
+    return list(names)
 
 
 _EXPLAINED = (EngineState.CONNECTING, EngineState.BAD_SIGNAL, EngineState.STALLED,
@@ -255,9 +285,9 @@ def _start(args: argparse.Namespace, config: EngineConfig) -> int:
         except ModelFileError as exc:
             print(f"bci-app: error: {exc}", file=sys.stderr)
             return ExitCode.BAD_INPUT
-        except RuntimeError as exc:  # e.g. --device cuda without a GPU
-            print(f"bci-app: error: {exc}", file=sys.stderr)
-            return ExitCode.USAGE
+        except (RuntimeError, ValueError) as exc:  # --device cuda without a GPU, or a
+            print(f"bci-app: error: {exc}", file=sys.stderr)  # filter option the model's
+            return ExitCode.USAGE  # rate or chain cannot take (--h-freq below its high-pass)
         return run_headless(engine)
     from bci_app.gui.app import run_gui
     from models.io import warm_up_tracing

@@ -74,8 +74,9 @@ class Preprocessing:
 
     Attributes:
         normalisation: per-channel scaling of each window (fitted on training data).
-        filters: the causal filter chain applied to every training recording, or None when
-            the training data was not filtered (format-1 files, the SEED trainer so far).
+        filters: the causal filter chain applied to every training recording (as applied at
+            the model's rate, :meth:`FilterSpec.at_rate`), or None when the training data was
+            not filtered (format-1 files, ``sicleer-train --no-filter``).
         unit: unit of the raw input the normalisation expects.
     """
 
@@ -370,10 +371,11 @@ def read_header(path: str | Path) -> dict[str, str]:
             if len(head) < 8:
                 raise ModelFileError(f"{path} is not a safetensors file (only {size} bytes)")
             (n,) = struct.unpack("<Q", head)
-            if head[:2] == b"PK" or head[:1] == b"\x80":
-                raise ModelFileError(f"{path} is not a safetensors file (a PyTorch/pickle "
-                                     "file?); export models with sicleer-train --export")
             if n > min(_MAX_HEADER_BYTES, size - 8):
+                # only then: a real header's length may start with these bytes too (3968)
+                if head[:2] == b"PK" or head[:1] == b"\x80":
+                    raise ModelFileError(f"{path} is not a safetensors file (a PyTorch/pickle "
+                                         "file?); export models with sicleer-train --export")
                 raise ModelFileError(f"{path} is not a safetensors file (its first bytes do not "
                                      "give a header length that fits the file)")
             header = json.loads(f.read(n))

@@ -88,6 +88,35 @@ class FilterSpec:
     order: int = 4
     notch_q: float = 30.0
 
+    def at_rate(self, sfreq: float) -> FilterSpec:
+        """The chain as the live filter builds it at ``sfreq`` Hz (what is really applied).
+
+        The rules of ``bci_app.signal.filters.make_live_filter``: a high edge at or above
+        0.9 x Nyquist is lowered to 0.9 x Nyquist, and a notch at or above 0.99 x Nyquist is
+        left out (nothing of that frequency can be told apart). Building the filter from the
+        returned spec gives the same sections as building it from this one.
+        """
+        nyq = float(sfreq) / 2.0
+        h_freq = self.h_freq
+        if h_freq is not None and h_freq >= 0.9 * nyq:
+            h_freq = 0.9 * nyq
+        notch = self.notch if self.notch is None or self.notch < 0.99 * nyq else None
+        return FilterSpec(self.l_freq, h_freq, notch, self.order, self.notch_q)
+
+    def describe(self) -> str:
+        """The chain in words, e.g. ``"0.5-75 Hz band-pass (order 4), 50 Hz notch"``."""
+        lo, hi = self.l_freq, self.h_freq
+        if lo is not None and hi is not None:
+            band = f"{lo:g}-{hi:g} Hz band-pass (order {self.order})"
+        elif lo is not None:
+            band = f"{lo:g} Hz high-pass (order {self.order})"
+        elif hi is not None:
+            band = f"{hi:g} Hz low-pass (order {self.order})"
+        else:
+            band = "no band-pass"
+        notch = f"{self.notch:g} Hz notch" if self.notch is not None else "no notch"
+        return f"{band}, {notch}"
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the model file's ``preprocessing.filters``)."""
         return {"l_freq": self.l_freq, "h_freq": self.h_freq, "notch": self.notch,

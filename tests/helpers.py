@@ -6,10 +6,13 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
+
+if TYPE_CHECKING:
+    from models.preprocessing import FilterSpec
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parent
@@ -29,8 +32,13 @@ def shared_data(*parts: str) -> Path:
 
 def make_model_file(path: Path, channels: list[str] | None = None, sfreq: float = 200.0,
                     window_samples: int = 200, seed: int = 0,
-                    class_names: list[str] | None = None) -> Path:
-    """A small SI-CLEER model file with random weights (for live-path tests)."""
+                    class_names: list[str] | None = None,
+                    filters: FilterSpec | None = None) -> Path:
+    """A small SI-CLEER model file with random weights (for live-path tests).
+
+    ``channels`` and ``class_names`` default to SEED's; ``filters`` (a
+    ``models.preprocessing.FilterSpec``) is the chain the file declares (None: none).
+    """
     import torch
 
     from models import SICLEER, ModelConfig, ModelMetadata, save_model
@@ -45,7 +53,8 @@ def make_model_file(path: Path, channels: list[str] | None = None, sfreq: float 
                       n_classes=len(classes))
     norm = Normalisation.from_lists([0.0] * len(names), [20.0] * len(names))
     meta = ModelMetadata(config=cfg, channel_names=names, sfreq=sfreq,
-                         window_samples=window_samples, preprocessing=Preprocessing(norm),
+                         window_samples=window_samples,
+                         preprocessing=Preprocessing(norm, filters),
                          class_names=classes, synthetic=True, protocol="test")
     return save_model(path, SICLEER(cfg), meta)
 

@@ -70,12 +70,14 @@ def test_command_line_defaults_are_the_dataclass_defaults() -> None:
 
     engine = EngineConfig()
     args = app_parser().parse_args([])
-    for name in ("model", "hop", "smoothing", "notch", "l_freq", "h_freq", "device",
-                 "outlet_name", "resolve_timeout"):
+    for name in ("model", "hop", "smoothing", "notch", "l_freq", "h_freq", "filter_order",
+                 "device", "outlet_name", "resolve_timeout"):
         assert getattr(args, name) == getattr(engine, name), name
     spec = FilterSpec()
-    assert (engine.l_freq, engine.h_freq, engine.notch) == (spec.l_freq, spec.h_freq,
-                                                            spec.notch)
+    # filter options default to the model file's chain; a model without one gets FilterSpec's
+    assert engine.resolve_filters(None).spec == spec
+    assert engine.resolve_filters(FilterSpec(8.0, 30.0, None, 2)).spec == FilterSpec(8.0, 30.0,
+                                                                                     None, 2)
     params = inspect.signature(make_live_filter).parameters
     for name in ("l_freq", "h_freq", "notch", "order", "notch_q"):
         assert params[name].default == getattr(spec, name), name

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from mne_lsl.lsl import local_clock
 
-from bci_app.engine.config import EngineConfig
+from bci_app.engine.config import EngineConfig, describe_filters
 from bci_app.engine.features import ProbabilitySmoother, WindowFeatures
 from bci_app.engine.state import EngineState, EngineStatus, StreamLink, WindowResult
 from bci_app.lsl.markers import MarkerListener, MarkerTracker, find_marker_stream
@@ -48,11 +48,13 @@ from bci_app.session.stats import SummaryStats
 from bci_app.session.summary import write_summary
 from bci_app.signal.channel_map import ChannelMappingError, ChannelRepair
 from bci_app.signal.clock import ClockJump, StreamClock
+from bci_app.signal.filters import make_live_filter
 from bci_app.signal.pipeline import LivePipeline
 from bci_app.signal.quality import QualityTracker
 from bci_app.signal.ring import SampleRing
 from models import LoadedModel, load_model
 from models.device import device_name, resolve_device
+from models.eeg.regions import FAA_PAIR
 
 __all__ = ["Engine", "use_one_inference_thread"]
 
@@ -80,12 +82,23 @@ def use_one_inference_thread() -> None:
 class Engine:
     """Live SI-CLEER inference on an LSL EEG stream.
 
+    Everything model-specific follows the model file: channels, rate, window, classes (the
+    outlet's channels, the log's columns, the statistics) and the causal filter chain (the
+    file's ``preprocessing.filters``, with the options the user gave replacing its settings;
+    see :meth:`EngineConfig.resolve_filters`).
+
     Args:
         config: the session's options.
         model: an already loaded model (else ``config.model`` is loaded; a bad file raises
             :class:`models.ModelFileError` here, before anything starts).
 
+    Raises:
+        ValueError: the filter chain cannot be built at the model's rate (edges in the wrong
+            order, beyond Nyquist...), before anything starts.
+
     Attributes:
+        filter_choice: the chain this session runs and where it came from.
+        filters: ``filter_choice.spec``.
         failure: the exception that ended the session in the ``error`` state (None otherwise),
             for the command line's exit code.
     """
@@ -100,6 +113,10 @@ class Engine:
         self.sfreq = float(self.meta.sfreq)
         self.window = int(self.meta.window_samples)
         self.hop = max(1, round(config.hop * self.sfreq))
+        self.filter_choice = config.resolve_filters(self.meta.preprocessing.filters,
+                                                    self.sfreq)
+        self.filters = self.filter_choice.spec
+        self._check_filters()
         self.stats = SummaryStats(self.class_names)
         self.failure: BaseException | None = None
         self._cond = threading.Condition()
@@ -134,6 +151,23 @@ class Engine:
         self._chunk_error: BaseException | None = None
         self._smoother = ProbabilitySmoother(config.smoothing, self.hop / self.sfreq)
         self._features = WindowFeatures(self.channel_names, self.sfreq)
+        missing = [r for r, rows in self._features.regions.items() if not rows]
+        if missing:
+            log.info("the model has no %s channels: no band power for that region",
+                     " or ".join(missing))
+        if self._features.faa_rows is None:
+            log.info("the model has no %s/%s pair: no frontal alpha asymmetry", *FAA_PAIR)
+
+    def _check_filters(self) -> None:
+        """Build the chain once at the model's rate (a bad one fails here) and log it."""
+        f, choice = self.filters, self.filter_choice
+        try:
+            make_live_filter(self.sfreq, f.l_freq, f.h_freq, f.notch, n_channels=1,
+                             order=f.order, notch_q=f.notch_q)
+        except ValueError as exc:
+            raise ValueError(f"cannot filter at the model's {self.sfreq:g} Hz with "
+                             f"{describe_filters(f)}: {exc}") from exc
+        (log.warning if choice.differs else log.info)("%s", choice.note)
 
     # ------------------------------------------------------------------ public API
     def start(self) -> None:
@@ -161,7 +195,7 @@ class Engine:
         """The current status, with live statistics (a new immutable snapshot)."""
         stats = self.stats.snapshot()
         with self._cond:
-            warnings = []
+            warnings = [self.filter_choice.warning] if self.filter_choice.differs else []
             if local_clock() - self._warning_at < WARNING_SECONDS:
                 warnings.append(self._warning)
             quality = self._quality
@@ -230,10 +264,9 @@ class Engine:
     def _open_stream(self, desc: StreamDescription) -> tuple[InletReader, LivePipeline]:
         """Open an inlet on ``desc`` and build its signal path (nothing else changes)."""
         reader = InletReader(desc, timeout=self.config.resolve_timeout)
-        cfg = self.config
         try:
             pipeline = LivePipeline(reader.channel_names(), reader.channel_units(), desc.sfreq,
-                                    self.channel_names, self.sfreq, cfg.filters)
+                                    self.channel_names, self.sfreq, self.filters)
         except Exception:
             reader.close()
             raise
@@ -572,7 +605,12 @@ class Engine:
         out["stream"] = self._desc.to_dict() if self._desc is not None else None
         out["model"] = {"path": str(self.config.model), "synthetic": self.meta.synthetic,
                         "channels": len(self.channel_names), "sfreq": self.sfreq,
-                        "window_samples": self.window}
+                        "window_samples": self.window, "classes": list(self.class_names)}
+        choice = self.filter_choice
+        out["filters"] = {"used": self.filters.to_dict(),
+                          "model": (choice.declared.to_dict() if choice.declared is not None
+                                    else None),
+                          "overridden": list(choice.overridden), "warning": choice.warning}
         st = self.status()
         out["channels"] = {"matched": st.link.n_matched, "interpolated": list(st.link.interpolated),
                            "bad_now": [name for name, _ in st.bad_channels]}

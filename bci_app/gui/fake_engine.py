@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
@@ -27,7 +28,8 @@ import numpy as np
 from bci_app.engine.config import EngineConfig
 from bci_app.engine.state import EngineState, EngineStatus, StreamLink, WindowResult
 from bci_app.session.stats import StatsSnapshot
-from models.eeg.regions import region_rows
+from models.eeg.labels import normalize_label, rows_of
+from models.eeg.regions import FAA_PAIR, region_rows
 from models.eeg.seed_layout import SEED_CHANNELS, SEED_CLASS_NAMES
 
 __all__ = ["FakeEngine", "default_config"]
@@ -44,12 +46,15 @@ _TRIAL_CLASSES = (2, 1, 0, 0, 1, 2)
 _BASE_LOG_POWER = np.array([1.6, 1.1, 1.0, 0.6, 0.0])  # log10 uV^2, delta..gamma
 
 
-def _truth_at(t: float) -> int | None:
-    """True class of the synthetic schedule at ``t`` seconds after start (None between trials)."""
+def _truth_at(t: float, n_classes: int = 3) -> int | None:
+    """True class of the synthetic schedule at ``t`` seconds after start (None between
+    trials): SEED's order for three classes, every class in turn otherwise."""
     k, rest = divmod(t, _TRIAL_S + _GAP_S)
     if rest >= _TRIAL_S:
         return None
-    return _TRIAL_CLASSES[int(k) % len(_TRIAL_CLASSES)]
+    if n_classes == 3:
+        return _TRIAL_CLASSES[int(k) % len(_TRIAL_CLASSES)]
+    return int(k) % n_classes
 
 
 def _synthetic_eeg(n_channels: int, n_samples: int, sfreq: float, rng: np.random.Generator,
@@ -78,8 +83,11 @@ class FakeEngine:
     Args:
         config: an ``EngineConfig``; uses ``hop``, ``smoothing``,
             ``stream``, ``device`` and ``duration``.
-        n_channels: model channels (the first ``n_channels`` SEED channels).
+        n_channels: model channels (the first ``n_channels`` SEED channels), when
+            ``channel_names`` is not given.
         sfreq: model rate, Hz.
+        class_names: the model's classes (default SEED's three).
+        channel_names: the model's channels (default: the first ``n_channels`` of SEED's).
         start_delay: seconds spent "connecting".
         warmup: seconds spent "warming up".
         stop_delay: seconds ``stop`` blocks (thread join of a real engine).
@@ -90,10 +98,14 @@ class FakeEngine:
 
     def __init__(self, config: Any, *, n_channels: int = 62, sfreq: float = 200.0,
                  start_delay: float = 0.2, warmup: float = 0.5, stop_delay: float = 0.0,
-                 fail: str | None = None, n_interpolated: int = 0, seed: int = 0) -> None:
+                 fail: str | None = None, n_interpolated: int = 0, seed: int = 0,
+                 class_names: Sequence[str] = SEED_CLASS_NAMES,
+                 channel_names: Sequence[str] | None = None) -> None:
         self.config = config
-        self.channel_names: list[str] = list(SEED_CHANNELS[:n_channels])
-        self.class_names: list[str] = list(SEED_CLASS_NAMES)
+        self.channel_names: list[str] = list(channel_names if channel_names is not None
+                                             else SEED_CHANNELS[:n_channels])
+        n_channels = len(self.channel_names)
+        self.class_names: list[str] = list(class_names)
         self.meta = SimpleNamespace(channel_names=self.channel_names, sfreq=sfreq,
                                     window_samples=int(sfreq), synthetic=True,
                                     class_names=self.class_names)
@@ -102,7 +114,7 @@ class FakeEngine:
         self._fail = fail
         self._rng = np.random.default_rng(seed)
         self._eeg = _synthetic_eeg(n_channels, int(30 * sfreq), sfreq, self._rng,
-                                   tuple(self.channel_names))
+                                   tuple(normalize_label(n) for n in self.channel_names))
         self._lock = threading.Lock()
         self._results: deque[WindowResult] = deque(maxlen=10_000)
         self._state, self._message = EngineState.IDLE, ""
@@ -120,6 +132,7 @@ class FakeEngine:
         self._stall = False  # the current loss is a stall (stream still listed)
         self._bad: tuple[tuple[str, str], ...] = ()
         self._regions = region_rows(self.channel_names)
+        self._has_faa = len(rows_of(self.channel_names, FAA_PAIR)) == 2
         self._latencies: deque[float] = deque(maxlen=400)
         self._hits = 0
         self._scored = 0
@@ -213,7 +226,8 @@ class FakeEngine:
             return
         self._set(EngineState.RUNNING)
         hop = float(self.config.hop)
-        smoothed = np.full(3, 1 / 3)
+        k = len(self.class_names)
+        smoothed = np.full(k, 1 / k)
         next_t = time.perf_counter()
         duration = getattr(self.config, "duration", None)
         while not self._stop.is_set():
@@ -266,31 +280,33 @@ class FakeEngine:
 
     def _make_result(self, t: float, smoothed: np.ndarray, alpha: float) -> WindowResult:
         rng = self._rng
-        truth = _truth_at(t)
-        drift = np.array([np.sin(t / 7.0), np.cos(t / 11.0), np.sin(t / 5.0 + 1.0)])
-        logits = 0.8 * drift + rng.normal(0, 0.9, 3)
+        k = len(self.class_names)
+        truth = _truth_at(t, k)
+        drift = np.sin(t / (7.0 + 2.0 * np.arange(k)) + np.arange(k))
+        logits = 0.8 * drift + rng.normal(0, 0.9, k)
         if truth is not None:
             logits[truth] += 1.6
         probs = np.exp(logits - logits.max())
         probs /= probs.sum()
         smoothed = (1 - alpha) * smoothed + alpha * probs
-        c = truth if truth is not None else 1
+        c = truth if truth is not None else 1 % k
         mod = np.zeros(5)
-        mod[[0, 3, 4][c]] = 0.35  # negative: delta, neutral: beta, positive: gamma
+        mod[(0, 3, 4, 1, 2)[c % 5]] = 0.35  # SEED: negative delta, neutral beta, positive gamma
         topo = (_BASE_LOG_POWER[None, :] + rng.normal(0, 0.08, (len(self.channel_names), 5))
                 + 0.25 * np.sin(np.arange(len(self.channel_names)) / 6.0 + t / 9.0)[:, None])
-        band_power = {
+        band_power = {  # a region without channels is absent, as NaN is in the engine
             region: topo[idx].mean(axis=0) + mod * (1.0 if region == "temporal" else 0.6)
-            for region, idx in self._regions.items()
+            for region, idx in self._regions.items() if idx
         }
+        faa = (float(0.3 * np.sin(t / 13.0) + rng.normal(0, 0.05)) if self._has_faa
+               else float("nan"))
         latency = 25.0 + rng.gamma(2.0, 4.0)
         with self._lock:
             newest = self._t0 + self._frozen_total + t
         return WindowResult(
             lsl_time=newest, probs=probs, smoothed=smoothed, predicted=int(np.argmax(smoothed)),
             truth=truth, latency_ms=latency, inference_ms=3.0 + rng.gamma(2.0, 0.5),
-            band_power=band_power, faa=float(0.3 * np.sin(t / 13.0) + rng.normal(0, 0.05)),
-            topo=topo)
+            band_power=band_power, faa=faa, topo=topo)
 
     def _publish(self, r: WindowResult) -> None:
         self._latencies.append(r.latency_ms)

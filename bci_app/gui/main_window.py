@@ -13,19 +13,20 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from bci_app.engine.config import EngineConfig
+from bci_app.engine.config import EngineConfig, describe_filters
 from bci_app.engine.contract import EngineFactory, EngineLike, StreamLister
 from bci_app.engine.state import EngineState, EngineStatus
 from bci_app.heap import freeze_heap
 from models.eeg.seed_layout import SEED_CHANNELS, SEED_CLASS_NAMES
 from models.metadata import ModelFileError, read_metadata
+from models.preprocessing import FilterSpec
 
 from .plots import BandPowerPanel, HeadMapPanel, RingBuffer, TracesPanel, TrajectoryPanel
 from .widgets import STARTING, STOPPING, ModelInfo, SettingsDialog, StatusPanel, TopBar
@@ -43,14 +44,21 @@ def _default_stream_lister() -> list[StreamDescription]:
 
 
 def read_model_info(path: Path) -> ModelInfo:
-    """Read a model file's metadata header only (no weights, no torch): synthetic or trained."""
+    """Read a model file's metadata header only (no weights, no torch): synthetic or trained,
+    its classes, channels and filter chain."""
     try:
         meta = read_metadata(path)
     except (ModelFileError, OSError) as exc:  # an unreadable file is reported, never raised
         return ModelInfo(Path(path), None, "", error=str(exc))
+    filters = meta.preprocessing.filters
     summary = (f"{meta.config.n_channels} ch · {meta.sfreq:g} Hz · "
-               f"{meta.window_seconds:g} s windows · {meta.protocol or 'protocol n/a'}")
-    return ModelInfo(Path(path), meta.synthetic, summary)
+               f"{meta.window_seconds:g} s windows · {len(meta.class_names)} classes "
+               f"({', '.join(meta.class_names)}) · "
+               f"{describe_filters(filters) if filters else 'no filter chain declared'} · "
+               f"{meta.protocol or 'protocol n/a'}")
+    return ModelInfo(Path(path), meta.synthetic, summary, class_names=tuple(meta.class_names),
+                     channel_names=tuple(meta.channel_names), filters=filters,
+                     sfreq=float(meta.sfreq))
 
 
 class _Bridge(QtCore.QObject):
@@ -116,6 +124,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._last_topo: np.ndarray | None = None
         self.trace_updates = 0
 
+        self._model_info: ModelInfo | None = None  # of config.model, once read
         self._build_ui(config)
         self._allocate(SEED_CLASS_NAMES)
         self._settings: SettingsDialog | None = None
@@ -143,9 +152,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.top_bar = TopBar(Path(config.model), config.log)
         self.status_panel = StatusPanel()
         self.setStatusBar(self.status_panel)
-        channel_names = list(SEED_CHANNELS)  # until an engine reports its own
+        channel_names = list(SEED_CHANNELS)  # until the model file or an engine tells
         self.trajectory = TrajectoryPanel(SEED_CLASS_NAMES, span=self._traj_s)
-        self.bands = BandPowerPanel(span=self._traj_s)
+        self.bands = BandPowerPanel(span=self._traj_s, channel_names=channel_names)
         self.head_map = HeadMapPanel(channel_names)
         self.traces = TracesPanel(channel_names, seconds=self._trace_s)
 
@@ -181,7 +190,16 @@ class MainWindow(QtWidgets.QMainWindow):
         tb.settings_requested.connect(self._show_settings)
         QtGui.QShortcut(QtGui.QKeySequence("Ctrl+Q"), self, activated=self.close)
 
-    def _allocate(self, class_names: tuple[str, ...] | list[str]) -> None:
+    def _show_model(self, class_names: Sequence[str], channel_names: Sequence[str]) -> None:
+        """Lay the panels out for a model's classes and channels (legend, colours, chance
+        line, region and asymmetry notes, head map, traces); the plot buffers start afresh."""
+        self.trajectory.set_classes(class_names)
+        self.bands.set_channels(channel_names)
+        self.head_map.set_channels(channel_names)
+        self.traces.set_channels(channel_names)
+        self._allocate(class_names)
+
+    def _allocate(self, class_names: Sequence[str]) -> None:
         """Preallocate the plot buffers (one row per prediction)."""
         k = len(class_names)
         cap = 8192
@@ -288,12 +306,10 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self._engine = engine
         freeze_heap()  # a full garbage collection of the loaded libraries froze the GUI 178 ms
-        self._allocate(list(getattr(engine, "class_names", SEED_CLASS_NAMES)))
-        names = list(getattr(engine, "channel_names", []))
-        self.head_map.set_channels(names)
-        self.traces.set_channels(names)
+        self._show_model(list(engine.class_names), list(engine.channel_names))
         meta = getattr(engine, "meta", None)
-        if meta is not None and getattr(meta, "synthetic", None) is not None:
+        known = self._model_info is not None and not self._model_info.error
+        if not known and meta is not None and getattr(meta, "synthetic", None) is not None:
             self.top_bar.set_model_info(ModelInfo(Path(self.config.model),
                                                   bool(meta.synthetic), "from the engine"))
         self.top_bar.set_running(True)
@@ -472,11 +488,20 @@ class MainWindow(QtWidgets.QMainWindow):
         self._spawn(lambda: bridge.model_info.emit(read_model_info(path)), "model-info")
 
     def _on_model_info(self, info: ModelInfo) -> None:
+        if Path(info.path) != Path(self.config.model):
+            return  # another model was chosen meanwhile
+        self._model_info = info
         self.top_bar.set_model_info(info)
         if info.error:
             self.status_panel.show_error(f"model {info.path.name}: {info.error}")
+        elif self._engine is None and self._busy is None:
+            # no engine to say otherwise: show the model's own classes and channels now
+            self._show_model(info.class_names, info.channel_names)
+        if self._settings is not None:
+            self._load_settings()
 
     def _on_model_chosen(self, path: Path) -> None:
+        self._model_info = None  # until the new file's header is read
         self._read_model_info(path)
         self._reconfigure(model=Path(path))
 
@@ -492,10 +517,27 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _show_settings(self) -> None:
         if self._settings is None:
-            self._settings = SettingsDialog(self.config, self)
-            self._settings.applied.connect(lambda values: self._reconfigure(**values))
+            self._settings = SettingsDialog(self.config, parent=self)
+            self._settings.applied.connect(self._on_settings)
+        self._load_settings()
         self._settings.show()
         self._settings.raise_()
+
+    def _on_settings(self, values: dict[str, Any]) -> None:
+        self._reconfigure(**values)
+        self._load_settings()
+
+    def _load_settings(self) -> None:
+        """Show the chain the session runs: the model file's with the options given."""
+        info = self._model_info
+        known = info is not None and not info.error
+        try:
+            choice = self.config.resolve_filters(info.filters if known else None,
+                                                 info.sfreq if known else None)
+        except ValueError as exc:
+            self._settings.load(self.config, FilterSpec(), f"⚠ {exc}")
+            return
+        self._settings.load(self.config, choice.spec, choice.warning or choice.note)
 
     def _reconfigure(self, **changes: Any) -> None:
         """Apply config changes; a running session restarts with them."""

@@ -8,6 +8,7 @@ out again (a scrolling axis cost 15-50 ms of GUI thread per re-layout).
 
 from __future__ import annotations
 
+import colorsys
 from collections.abc import Sequence
 
 import numpy as np
@@ -23,25 +24,33 @@ from models.eeg.montage import (
     region_outline_groups,
     topomap_info,
 )
-from models.eeg.regions import FRONTAL, REGIONS, TEMPORAL, region_of
+from models.eeg.regions import FAA_PAIR, FRONTAL, REGIONS, TEMPORAL, region_of, region_rows
 
 __all__ = [
     "BAND_COLORS",
-    "CLASS_COLORS",
+    "CLASS_PALETTE",
+    "NAMED_CLASS_COLORS",
     "BandPowerPanel",
     "HeadMapPanel",
     "RingBuffer",
     "StickyRange",
     "TracesPanel",
     "TrajectoryPanel",
+    "class_colors",
     "class_runs",
     "head_layout",
     "peak_decimate",
     "set_curve",
 ]
 
-CLASS_COLORS: tuple[str, ...] = ("#e8575a", "#8fa7c4", "#4fbf6a")
-"""negative (red), neutral (grey-blue), positive (green)."""
+NAMED_CLASS_COLORS: dict[str, str] = {"negative": "#e8575a", "neutral": "#8fa7c4",
+                                      "positive": "#4fbf6a"}
+"""Classes that keep one colour in every model: SEED's negative (red), neutral (grey-blue),
+positive (green)."""
+CLASS_PALETTE: tuple[str, ...] = ("#f29e4c", "#b07cf7", "#3ec9d6", "#f2d544", "#ff70a6",
+                                  "#a3d65c", "#5b7fde", "#d4a373")
+"""Qualitative palette for the other classes, in order: orange, violet, cyan, yellow, pink,
+lime, blue, tan (distinct from the named colours and from each other on the dark theme)."""
 BAND_COLORS: tuple[str, ...] = ("#b07cc6", "#5b8fd9", "#4cc9c0", "#f29e4c", "#f2d544")
 """delta, theta, alpha, beta, gamma."""
 FRONTAL_COLOR = "#7fc8ff"
@@ -155,6 +164,29 @@ class StickyRange:
         return self.range
 
 
+def class_colors(class_names: Sequence[str]) -> list[str]:
+    """A distinct colour per class, for any number of classes (the one home of class colours).
+
+    A class named in :data:`NAMED_CLASS_COLORS` (any case) keeps its colour; the others take
+    :data:`CLASS_PALETTE` colours in order (skipping those already taken), then hues spread by
+    the golden ratio when the palette runs out.
+    """
+    named = [NAMED_CLASS_COLORS.get(n.strip().lower()) for n in class_names]
+    free = [c for c in CLASS_PALETTE if c not in named]
+    out: list[str] = []
+    extra = 0
+    for color in named:
+        if color is None or color in out:  # ("Neutral", "neutral"): the second one too
+            if free:
+                color = free.pop(0)
+            else:
+                r, g, b = colorsys.hsv_to_rgb((0.11 + 0.618034 * extra) % 1.0, 0.55, 0.95)
+                color = f"#{round(255 * r):02x}{round(255 * g):02x}{round(255 * b):02x}"
+                extra += 1
+        out.append(color)
+    return out
+
+
 def _title(text: str) -> str:
     return f"<span style='color:{TEXT_COLOR}; font-size:11pt; font-weight:600'>{text}</span>"
 
@@ -216,28 +248,28 @@ def _style_plot(plot: pg.PlotItem, left: str | None = None, bottom: str | None =
 class TrajectoryPanel(pg.GraphicsLayoutWidget):
     """Smoothed class probabilities over the last ``span`` seconds, with class ribbons.
 
-    Rows: title with the online accuracy; probability curves (negative, neutral, positive);
-    a ribbon of the predicted class and one of the true class (from the marker stream).
+    Rows: title with the colour key of the model's classes and the online accuracy; one
+    probability curve per class, with the chance level 1/K dashed; a ribbon of the predicted
+    class and one of the true class (from the marker stream). :meth:`set_classes` adapts it to
+    another model's classes.
+
+    Attributes:
+        class_names: the classes shown, in probability order.
+        legend: (class name, colour) of each curve, as the key shows them.
+        chance_line: the dashed line at 1/K.
     """
 
     def __init__(self, class_names: Sequence[str], span: float = 180.0,
                  parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent=parent)
         self.span = span
-        self.class_names = list(class_names)
-        self._key = _key(self.class_names, CLASS_COLORS)
-        self._title = self.addLabel(_title("Emotion trajectory &nbsp;") + self._key, row=0, col=0)
+        self.title = self.addLabel("", row=0, col=0)
         self.plot = self.addPlot(row=1, col=0)
         _style_plot(self.plot, left="probability (smoothed)")
         self.plot.setYRange(0, 1, padding=0.02)
-        self.curves = [
-            # not antialiased: antialiased 2.5-px curves took 12 ms of a 3-min view's paint
-            self.plot.plot(pen=pg.mkPen(CLASS_COLORS[k % 3], width=2), name=name,
-                           skipFiniteCheck=True)
-            for k, name in enumerate(self.class_names)
-        ]
-        self.plot.addItem(pg.InfiniteLine(1 / 3, angle=0,
-                                          pen=pg.mkPen("#5a626d", style=QtCore.Qt.DashLine)))
+        self.chance_line = pg.InfiniteLine(0.5, angle=0,
+                                           pen=pg.mkPen("#5a626d", style=QtCore.Qt.DashLine))
+        self.plot.addItem(self.chance_line)
         self.ribbons = self.addPlot(row=2, col=0)
         _style_plot(self.ribbons, bottom="time before now (s)")
         self.ribbons.showGrid(x=True, y=False, alpha=0.15)
@@ -251,33 +283,58 @@ class TrajectoryPanel(pg.GraphicsLayoutWidget):
         self.plot.getAxis("bottom").setStyle(showValues=False)
         self.ci.layout.setRowStretchFactor(1, 5)
         self.ci.layout.setRowStretchFactor(2, 1)
-        self._ribbon_curves: list[list[pg.PlotCurveItem]] = []
-        for row in (1, 0):
-            curves = []
-            for k in range(len(self.class_names)):
-                c = pg.PlotCurveItem(pen=pg.mkPen(CLASS_COLORS[k % 3], width=14,
-                                                  cap=QtCore.Qt.FlatCap), connect="pairs",
-                                     skipFiniteCheck=True)
-                c.setPos(0, row)
-                self.ribbons.addItem(c)
-                curves.append(c)
-            self._ribbon_curves.append(curves)
+        self.class_names: list[str] = []
+        self.legend: list[tuple[str, str]] = []
+        self.curves: list[pg.PlotDataItem] = []
+        self._ribbon_curves: list[list[pg.PlotCurveItem]] = [[], []]
         self._no_truth = pg.TextItem("no marker stream", color="#7d8590", anchor=(0, 0.5))
         self._no_truth.setPos(-0.99 * span, 0)
         self.ribbons.addItem(self._no_truth)
+        self.set_classes(class_names)
+
+    def set_classes(self, class_names: Sequence[str]) -> None:
+        """Show these classes (probability order): a curve, a ribbon colour and a key entry
+        each, the chance line at 1/K. Nothing is redone for the classes already shown."""
+        names = list(class_names)
+        if names == self.class_names:
+            return
+        self.class_names = names
+        colors = class_colors(names)
+        self.legend = list(zip(names, colors, strict=True))
+        self._key = _key(names, colors)
+        for c in self.curves:
+            self.plot.removeItem(c)
+        self.curves = [
+            # not antialiased: antialiased 2.5-px curves took 12 ms of a 3-min view's paint
+            self.plot.plot(pen=pg.mkPen(color, width=2), name=name, skipFiniteCheck=True)
+            for name, color in self.legend
+        ]
+        self.chance_line.setValue(1 / len(names))
+        for row, curves in zip((1, 0), self._ribbon_curves, strict=True):
+            for c in curves:
+                self.ribbons.removeItem(c)
+            curves.clear()
+            for color in colors:
+                c = pg.PlotCurveItem(pen=pg.mkPen(color, width=14, cap=QtCore.Qt.FlatCap),
+                                     connect="pairs", skipFiniteCheck=True)
+                c.setPos(0, row)
+                self.ribbons.addItem(c)
+                curves.append(c)
+        self.title.setText(_title("Emotion trajectory &nbsp;") + self._key)
 
     def set_accuracy(self, accuracy: float | None, n_predicted: int) -> None:
         """Show the running online accuracy (fraction 0..1, None when no true class yet)."""
         acc = "n/a" if accuracy is None or not np.isfinite(accuracy) else f"{100 * accuracy:.1f} %"
-        self._title.setText(_title("Emotion trajectory &nbsp;") + self._key
+        self.title.setText(_title("Emotion trajectory &nbsp;") + self._key
                             + _title(f"&nbsp; · &nbsp;online accuracy {acc} &nbsp;·&nbsp; "
                                      f"{n_predicted} windows"))
 
     def update_data(self, t: np.ndarray, smoothed: np.ndarray, predicted: np.ndarray,
                     truth: np.ndarray) -> None:
         """Redraw from result times (n,) s, smoothed probabilities (n, K), predicted (n,) and
-        true class (n,) with -1 where unknown."""
-        if t.size == 0:
+        true class (n,) with -1 where unknown (K: the classes shown; other widths are
+        ignored)."""
+        if t.size == 0 or smoothed.ndim != 2 or smoothed.shape[1] != len(self.curves):
             for c in self.curves:
                 c.setData([], [])
             for row in self._ribbon_curves:
@@ -302,11 +359,20 @@ class TrajectoryPanel(pg.GraphicsLayoutWidget):
 
 
 class BandPowerPanel(pg.GraphicsLayoutWidget):
-    """Band power (log10 uV^2, delta..gamma) of the frontal and temporal regions, and FAA."""
+    """Band power (log10 uV^2, delta..gamma) of the frontal and temporal regions, and FAA.
+
+    :meth:`set_channels` tells it the model's channels: a region without any of its channels,
+    and the asymmetry without F3 and F4, keep their row with a note saying so (``notes``).
+
+    Attributes:
+        notes: row (``"frontal"``, ``"temporal"``, ``"faa"``) -> the note shown instead of
+            data, "" when the model has the channels.
+    """
 
     REGIONS: tuple[str, ...] = tuple(REGIONS)
 
-    def __init__(self, span: float = 180.0, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, span: float = 180.0, channel_names: Sequence[str] | None = None,
+                 parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent=parent)
         self.span = span
         key = _key(BAND_NAMES, BAND_COLORS)
@@ -324,7 +390,9 @@ class BandPowerPanel(pg.GraphicsLayoutWidget):
                 for b, name in enumerate(BAND_NAMES)
             ]
         self.faa_plot = self.addPlot(row=3, col=0)
-        _style_plot(self.faa_plot, left="FAA<br>ln F4 − ln F3", bottom="time before now (s)")
+        left, right = FAA_PAIR
+        _style_plot(self.faa_plot, left=f"FAA<br>ln {right} − ln {left}",
+                    bottom="time before now (s)")
         self.faa_plot.getAxis("left").enableAutoSIPrefix(False)
         self.faa_plot.addItem(pg.InfiniteLine(0, angle=0, pen=pg.mkPen("#5a626d")))
         self.faa_curve = self.faa_plot.plot(pen=pg.mkPen("#e6e6e6", width=1),
@@ -340,6 +408,45 @@ class BandPowerPanel(pg.GraphicsLayoutWidget):
         for p in (*self.plots.values(), self.faa_plot):
             p.getAxis("left").setWidth(left_w)
             p.showGrid(x=False, y=True, alpha=0.15)
+        self.notes: dict[str, str] = {}
+        self._note_items: dict[str, pg.TextItem] = {}
+        for row, plot in (*self.plots.items(), ("faa", self.faa_plot)):
+            item = pg.TextItem("", color="#9aa3ad", anchor=(0.5, 0.5))
+            item.setPos(-span / 2, 0.5)
+            item.setVisible(False)
+            plot.addItem(item, ignoreBounds=True)
+            self._note_items[row] = item
+            self.notes[row] = ""
+        self._channels: list[str] | None = None
+        if channel_names is not None:
+            self.set_channels(channel_names)
+
+    def set_channels(self, channel_names: Sequence[str]) -> None:
+        """Adapt the rows to the model's channels: a note replaces the data of a region
+        without channels and of the asymmetry without both F3 and F4."""
+        names = [normalize_label(n) for n in channel_names]
+        if names == self._channels:
+            return
+        self._channels = names
+        rows = region_rows(names)
+        wanted = dict.fromkeys(self.REGIONS, "")
+        for region in self.REGIONS:
+            if not rows[region]:
+                wanted[region] = f"no {region} channels in this model"
+        if len(rows_of(names, FAA_PAIR)) < 2:
+            wanted["faa"] = f"{'/'.join(FAA_PAIR)} not in this model's channels"
+        for row, note in wanted.items():
+            self.notes[row] = note
+            item = self._note_items[row]
+            item.setText(note)
+            item.setVisible(bool(note))
+            plot = self.faa_plot if row == "faa" else self.plots[row]
+            curves = [self.faa_curve] if row == "faa" else self.curves[row]
+            for c in curves:
+                c.setData([], [])
+            if note:  # nothing will move the range: frame the note
+                plot.setYRange(0, 1, padding=0)
+            (self._faa_range if row == "faa" else self._y_ranges[row]).range = None
 
     def update_data(self, t: np.ndarray, power: dict[str, np.ndarray], faa: np.ndarray) -> None:
         """Redraw from result times (n,) s, region -> (n, 5) log power and FAA (n,)."""
@@ -475,7 +582,7 @@ class HeadMapPanel(QtWidgets.QWidget):
             self.box.removeItem(item)
         items: list[pg.GraphicsObject] = []
         colors = {"frontal": FRONTAL_COLOR, "temporal": TEMPORAL_COLOR}
-        for region, g_pts in region_outline_groups(self.names, xy, min_points=2):
+        for region, g_pts in region_outline_groups(self.names, xy, min_points=1):
             color = colors[region]
             hull = padded_hull(g_pts, 0.09)
             curve = pg.PlotCurveItem(hull[:, 0], hull[:, 1],
@@ -531,7 +638,8 @@ class HeadMapPanel(QtWidgets.QWidget):
 
 
 class TracesPanel(QtWidgets.QWidget):
-    """Scrolling filtered EEG traces of the frontal and temporal channels (or all).
+    """Scrolling filtered EEG traces of the frontal and temporal channels (or all: on request,
+    and when the model lacks the frontal or the temporal channels).
 
     Each group (frontal, temporal, other) is one curve with NaN breaks between channels, so a
     redraw of 62 channels is three ``setData`` calls (``connect="finite"``, which also paints
@@ -582,11 +690,13 @@ class TracesPanel(QtWidgets.QWidget):
         self._select()
 
     def _select(self) -> None:
-        if self.all_box.isChecked():
+        """Rows shown: the frontal and temporal channels, or every channel when asked or
+        when the model lacks one of those regions (a motor-strip montage, say)."""
+        regions = region_rows(self.names)
+        if self.all_box.isChecked() or not all(regions.values()):
             self.rows = np.arange(len(self.names))
         else:
-            order = rows_of(self.names, (*FRONTAL, *TEMPORAL))
-            self.rows = np.array(order or range(len(self.names)), dtype=int)
+            self.rows = np.array(rows_of(self.names, (*FRONTAL, *TEMPORAL)), dtype=int)
         n = len(self.rows)
         step = max(1, int(np.ceil(n / 24)))
         ticks = [(-float(i), self.names[r]) for i, r in enumerate(self.rows) if i % step == 0]

@@ -12,7 +12,9 @@ from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
+from bci_app.engine.config import FILTER_OPTIONS, FROM_MODEL
 from bci_app.engine.state import EngineState, EngineStatus
+from models.preprocessing import FilterSpec
 
 __all__ = ["STATE_COLORS", "ModelInfo", "SettingsDialog", "StatusPanel", "TopBar"]
 
@@ -38,12 +40,26 @@ STATE_COLORS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """What the model picker shows about a model file (read from its metadata only)."""
+    """What the window knows about a model file before an engine runs it (its metadata only).
+
+    Attributes:
+        path: the file.
+        synthetic: trained on synthetic data; None: unknown (file unreadable).
+        summary: one line, e.g. "62 ch · 200 Hz · 1 s windows · 3 classes".
+        error: why the file could not be read ("" when it could).
+        class_names, channel_names: the model's classes and channels (empty when unknown).
+        filters: the filter chain the file declares (None: none, or unknown).
+        sfreq: the model's rate, Hz (None: unknown).
+    """
 
     path: Path
-    synthetic: bool | None  # None: unknown (file unreadable)
-    summary: str  # one line, e.g. "62 ch · 200 Hz · 1 s windows"
+    synthetic: bool | None
+    summary: str
     error: str = ""
+    class_names: tuple[str, ...] = ()
+    channel_names: tuple[str, ...] = ()
+    filters: FilterSpec | None = None
+    sfreq: float | None = None
 
 
 def describe_stream(desc: Any) -> str:
@@ -226,73 +242,117 @@ def default_log_path() -> Path:
 
 
 class SettingsDialog(QtWidgets.QDialog):
-    """Non-modal dialog for hop, smoothing, notch and band-pass.
+    """Non-modal dialog for hop, smoothing and the causal filter chain.
+
+    The filter widgets show the chain the session runs (the model file's, with the options
+    given; :meth:`load`). Applying sends only the filter settings the user changed, so the
+    others keep following the model file; "Model's filters" sends them all back to it.
 
     Signals:
-        applied(dict): the new values as ``EngineConfig`` field -> value
-            (``hop``, ``smoothing``, ``notch`` (None = off), ``l_freq``, ``h_freq``).
+        applied(dict): the new values as ``EngineConfig`` field -> value: ``hop``,
+            ``smoothing``, and the changed ones of ``notch``, ``l_freq``, ``h_freq`` (None =
+            off) and ``filter_order``, or all four as ``FROM_MODEL``.
     """
 
     applied = QtCore.Signal(dict)
 
-    def __init__(self, config: Any, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, config: Any, filters: FilterSpec | None = None,
+                 parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setModal(False)
         form = QtWidgets.QFormLayout(self)
 
-        def spin(lo: float, hi: float, step: float, decimals: int, suffix: str,
-                 value: float) -> QtWidgets.QDoubleSpinBox:
+        def spin(lo: float, hi: float, step: float, decimals: int,
+                 suffix: str) -> QtWidgets.QDoubleSpinBox:
             box = QtWidgets.QDoubleSpinBox()
             box.setRange(lo, hi)
             box.setSingleStep(step)
             box.setDecimals(decimals)
             box.setSuffix(suffix)
-            box.setValue(value)
             return box
 
-        self.hop = spin(0.05, 10.0, 0.05, 2, " s", float(config.hop))
+        self.hop = spin(0.05, 10.0, 0.05, 2, " s")
         self.hop.setToolTip("time between two predictions")
-        self.smoothing = spin(0.0, 60.0, 0.5, 1, " s", float(config.smoothing))
+        self.smoothing = spin(0.0, 60.0, 0.5, 1, " s")
         self.smoothing.setToolTip("time constant of the exponential smoothing of probabilities")
         self.notch_on = QtWidgets.QCheckBox("notch")
-        self.notch_on.setChecked(config.notch is not None)
         self.notch = QtWidgets.QComboBox()
         self.notch.addItems(["50 Hz", "60 Hz"])
-        self.notch.setCurrentIndex(1 if config.notch and abs(config.notch - 60) < 1 else 0)
         notch_row = QtWidgets.QHBoxLayout()
         notch_row.addWidget(self.notch_on)
         notch_row.addWidget(self.notch)
-        self.l_freq = spin(0.0, 30.0, 0.1, 2, " Hz", float(config.l_freq))
-        self.h_freq = spin(5.0, 100.0, 1.0, 1, " Hz", float(config.h_freq))
+        self.l_freq = spin(0.0, 30.0, 0.1, 2, " Hz")
+        self.h_freq = spin(0.0, 200.0, 1.0, 1, " Hz")
+        for box in (self.l_freq, self.h_freq):
+            box.setSpecialValueText("off")  # the minimum, 0, leaves that edge open
+        self.order = QtWidgets.QSpinBox()
+        self.order.setRange(1, 10)
+        self.order.setToolTip("Butterworth order per band-pass edge")
         form.addRow("Hop", self.hop)
         form.addRow("Smoothing", self.smoothing)
         form.addRow("Mains", notch_row)
         form.addRow("High-pass", self.l_freq)
         form.addRow("Low-pass", self.h_freq)
+        form.addRow("Filter order", self.order)
+        self.chain = QtWidgets.QLabel("")
+        self.chain.setWordWrap(True)
+        self.chain.setStyleSheet("color:#8b949e")
+        form.addRow(self.chain)
         note = QtWidgets.QLabel("Applying restarts a running session.")
         note.setStyleSheet("color:#8b949e")
         form.addRow(note)
         buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Apply
                                              | QtWidgets.QDialogButtonBox.Close)
+        self.model_filters = buttons.addButton("Model's filters",
+                                               QtWidgets.QDialogButtonBox.ResetRole)
+        self.model_filters.setToolTip("filter as the model file says (drop every override)")
         buttons.button(QtWidgets.QDialogButtonBox.Apply).clicked.connect(self._apply)
+        self.model_filters.clicked.connect(self._use_model_filters)
         buttons.rejected.connect(self.hide)
         form.addRow(buttons)
+        self._loaded: dict[str, Any] = {}
+        self.load(config, filters if filters is not None else FilterSpec())
 
-    def values(self) -> dict[str, Any]:
-        """The values in the dialog as ``EngineConfig`` fields."""
+    def load(self, config: Any, filters: FilterSpec, note: str = "") -> None:
+        """Show ``config``'s hop and smoothing and the chain ``filters`` the session runs
+        (``note``: where that chain comes from)."""
+        self.hop.setValue(float(config.hop))
+        self.smoothing.setValue(float(config.smoothing))
+        self.notch_on.setChecked(filters.notch is not None)
+        self.notch.setCurrentIndex(1 if filters.notch and abs(filters.notch - 60) < 1 else 0)
+        self.l_freq.setValue(filters.l_freq or 0.0)
+        self.h_freq.setValue(filters.h_freq or 0.0)
+        self.order.setValue(int(filters.order))
+        self.chain.setText(note)
+        self.chain.setVisible(bool(note))
+        self._loaded = self._filter_values()
+
+    def _filter_values(self) -> dict[str, Any]:
         notch = (60.0 if self.notch.currentIndex() == 1 else 50.0) if self.notch_on.isChecked() \
             else None
-        return {"hop": self.hop.value(), "smoothing": self.smoothing.value(), "notch": notch,
-                "l_freq": self.l_freq.value(), "h_freq": self.h_freq.value()}
+        return {"notch": notch, "l_freq": self.l_freq.value() or None,
+                "h_freq": self.h_freq.value() or None, "filter_order": self.order.value()}
+
+    def values(self) -> dict[str, Any]:
+        """Hop and smoothing, and the filter settings changed since :meth:`load`, as
+        ``EngineConfig`` fields."""
+        changed = {k: v for k, v in self._filter_values().items() if v != self._loaded.get(k)}
+        return {"hop": self.hop.value(), "smoothing": self.smoothing.value(), **changed}
 
     def _apply(self) -> None:
-        values = self.values()
-        if values["l_freq"] >= values["h_freq"]:
+        values = self._filter_values()
+        lo, hi = values["l_freq"], values["h_freq"]
+        if lo is not None and hi is not None and lo >= hi:
             self.h_freq.setStyleSheet("background:#5c1f1f")
             return
         self.h_freq.setStyleSheet("")
-        self.applied.emit(values)
+        self.applied.emit(self.values())
+
+    def _use_model_filters(self) -> None:
+        self.h_freq.setStyleSheet("")
+        self.applied.emit({"hop": self.hop.value(), "smoothing": self.smoothing.value(),
+                           **dict.fromkeys(FILTER_OPTIONS, FROM_MODEL)})
 
 
 def _fmt(value: Any, spec: str, unit: str = "") -> str:

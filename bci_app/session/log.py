@@ -29,6 +29,18 @@ def _column(name: str) -> str:
     return re.sub(r"\W+", "_", name.strip()).strip("_") or "class"
 
 
+def _distinct(columns: Sequence[str]) -> list[str]:
+    """Column fragments made distinct: a repeat (``left-hand``, ``left hand``) gets ``_2``..."""
+    out: list[str] = []
+    for c in columns:
+        name, k = c, 1
+        while name in out:
+            k += 1
+            name = f"{c}_{k}"
+        out.append(name)
+    return out
+
+
 def _get(row: Any, key: str, default: Any = None) -> Any:
     if isinstance(row, Mapping):
         return row.get(key, default)
@@ -46,7 +58,8 @@ def _num(value: Any, fmt: str) -> str:
 class SessionLog:
     """CSV log of a session, one line per predicted window, flushed as it goes.
 
-    Columns: ``lsl_time`` (s), ``p_<class>`` (raw probabilities), ``p_<class>_smooth``,
+    Columns: ``lsl_time`` (s), ``p_<class>`` (raw probabilities; one per class of the model,
+    the name with non-alphanumerics as ``_``, made distinct), ``p_<class>_smooth``,
     ``predicted`` (class name), ``truth`` (class name or empty), ``latency_ms``,
     ``inference_ms``, ``<region>_<band>`` (log10 uV^2, regions x bands in order), ``faa``
     (ln alpha F4 - ln alpha F3), ``bad_channels`` (channels interpolated because they were bad,
@@ -80,7 +93,7 @@ class SessionLog:
         self.band_names = tuple(band_names)
         self.regions = tuple(regions)
         self.flush_interval = flush_interval
-        classes = [_column(c) for c in self.class_names]
+        classes = _distinct([_column(c) for c in self.class_names])
         self.columns: tuple[str, ...] = (
             "lsl_time",
             *(f"p_{c}" for c in classes),

@@ -68,3 +68,29 @@ def test_app_rejects_bad_options() -> None:
 def test_replay_refuses_a_missing_file(tmp_path: Path) -> None:
     r = _run(["bci_app.replay", str(tmp_path / "nope.mat")])
     assert r.returncode == 3 and "nope.mat" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_filter_options_are_left_to_the_model_unless_given() -> None:
+    from bci_app.cli import build_parser, config_from_args, short_names
+    from bci_app.engine.config import FROM_MODEL
+
+    parser = build_parser()
+    config = config_from_args(parser.parse_args([]))
+    assert config.l_freq is config.h_freq is config.notch is config.filter_order is FROM_MODEL
+    config = config_from_args(parser.parse_args(["--l-freq", "off", "--h-freq", "40",
+                                                 "--notch", "60", "--filter-order", "2"]))
+    assert (config.l_freq, config.h_freq, config.notch, config.filter_order) == (None, 40.0,
+                                                                                 60.0, 2)
+    assert sorted(config.filter_overrides()) == ["filter_order", "h_freq", "l_freq", "notch"]
+    assert short_names(["negative", "neutral", "positive"]) == ["neg", "neu", "pos"]
+    assert short_names(["left hand", "left foot", "feet"]) == ["left h", "left f", "feet"]
+
+
+def test_app_refuses_filter_options_the_models_chain_cannot_take(motor_model_file: Path
+                                                                 ) -> None:
+    """--h-freq 5 on a model trained with an 8 Hz high-pass: a usage error naming both."""
+    app = _run(["bci_app.cli", "--headless", "--model", str(motor_model_file), "--h-freq", "5",
+                "--device", "cpu", "--duration", "1"])
+    assert app.returncode == 2, app.stderr
+    assert "8 Hz" in app.stderr and "5 Hz" in app.stderr and "--h-freq" in app.stderr
+    assert "Traceback" not in app.stderr

@@ -22,6 +22,12 @@ from bci_app.gui.fake_engine import FakeEngine, default_config
 from bci_app.gui.main_window import MainWindow
 from bci_app.gui.plots import RingBuffer, peak_decimate
 from bci_app.gui.widgets import STATE_COLORS
+from tests.bci_app.model_files import (
+    CAP32_CHANNELS,
+    EMOTION4_CLASSES,
+    MOTOR_CHANNELS,
+    MOTOR_CLASSES,
+)
 
 pytestmark = pytest.mark.gui
 
@@ -392,3 +398,99 @@ def test_class_runs_merge_consecutive_windows_and_respect_gaps() -> None:
     assert class_runs(t, t_end, joined, cls == 2).size == 0
     assert gap_connect(np.arange(10) * 0.25) == "all"
     assert gap_connect(t).tolist() == [True, True, True, False, True, False]
+
+
+MODELS = {  # class names, channel names
+    "motor": (MOTOR_CLASSES, MOTOR_CHANNELS),
+    "emotion4": (EMOTION4_CLASSES, CAP32_CHANNELS),
+}
+
+
+@pytest.mark.parametrize("kind", list(MODELS))
+def test_window_follows_the_models_classes_and_channels(qtbot: Any, kind: str) -> None:
+    """Two classes on 16 channels without F3/F4, or four on 32: legend, colours, chance line,
+    ribbons, region and asymmetry rows all follow the model, and nothing fails to draw."""
+    classes, channels = MODELS[kind]
+    k = len(classes)
+    window = make_window(qtbot, Factory(class_names=classes, channel_names=channels))
+
+    def drawn(curve: Any) -> int:
+        x, _ = curve.getData()
+        return 0 if x is None else x.size
+
+    traj = window.trajectory
+    qtbot.waitUntil(lambda: window.state == "running" and len(traj.curves) == k
+                    and all(drawn(c) >= 3 for c in traj.curves)
+                    and drawn(window.bands.curves["temporal"][2]) >= 3
+                    and window.head_map.image.image is not None, timeout=5000)
+    assert [name for name, _ in traj.legend] == classes
+    assert all(name in traj.title.text for name in classes)  # the key in the title
+    colors = [color for _, color in traj.legend]
+    assert len(set(colors)) == k
+    assert [c.opts["pen"].color().name() for c in traj.curves] == colors
+    assert traj.chance_line.value() == pytest.approx(1 / k)
+    assert all(len(row) == k for row in traj._ribbon_curves)
+    for c in traj.curves:
+        y = c.getData()[1]
+        assert np.all((y >= 0) & (y <= 1))
+    notes = window.bands.notes
+    assert notes["temporal"] == ""  # T7/T8 in both
+    if kind == "motor":
+        assert notes["faa"] == "F3/F4 not in this model's channels"
+        assert notes["frontal"] == "no frontal channels in this model"
+        assert window.bands._note_items["faa"].isVisible()
+        assert len(window.traces.rows) == len(channels)  # no frontal region: every channel
+    else:
+        assert notes == {"frontal": "", "temporal": "", "faa": ""}
+        assert drawn(window.bands.faa_curve) >= 3
+        assert not window.bands._note_items["faa"].isVisible()
+    assert len(window.head_map.names) == len(channels)
+    assert np.isfinite(window.head_map.image.image).any()
+    assert "display update failed" not in window.status_panel.message.text()
+
+
+def test_idle_window_shows_the_model_files_classes(qtbot: Any, motor_model_file: Path,
+                                                   emotion4_model_file: Path) -> None:
+    """Before any engine runs, the panels follow the chosen model file's header."""
+    window = make_window(qtbot, Factory(), autostart=False, model=emotion4_model_file)
+    qtbot.waitUntil(lambda: window.trajectory.class_names == EMOTION4_CLASSES, timeout=3000)
+    assert window.trajectory.chance_line.value() == pytest.approx(0.25)
+    assert "4 classes" in window.top_bar.model_badge.toolTip()
+    window._on_model_chosen(motor_model_file)
+    qtbot.waitUntil(lambda: window.trajectory.class_names == MOTOR_CLASSES, timeout=3000)
+    assert window.bands.notes["faa"] == "F3/F4 not in this model's channels"
+    assert window.head_map.names == [n.upper() for n in MOTOR_CHANNELS]
+
+
+def test_settings_show_the_models_chain_and_send_only_changes(qtbot: Any,
+                                                              motor_model_file: Path) -> None:
+    from bci_app.engine.config import FROM_MODEL
+
+    window = make_window(qtbot, Factory(), autostart=False, model=motor_model_file)
+    qtbot.waitUntil(lambda: window._model_info is not None, timeout=3000)
+    window._show_settings()
+    dialog = window._settings
+    assert (dialog.l_freq.value(), dialog.h_freq.value()) == (8.0, 30.0)  # the model's
+    assert not dialog.notch_on.isChecked() and dialog.order.value() == 4
+    assert "from the model file" in dialog.chain.text()
+    dialog.hop.setValue(0.5)
+    dialog._apply()  # no filter setting changed: they keep following the model file
+    assert window.config.hop == 0.5 and window.config.l_freq is FROM_MODEL
+    dialog.l_freq.setValue(4.0)
+    dialog._apply()
+    assert window.config.l_freq == 4.0 and window.config.h_freq is FROM_MODEL
+    assert "trained with 8-30 Hz" in dialog.chain.text()  # the warning, both chains
+    assert dialog.l_freq.value() == 4.0
+    dialog.model_filters.click()
+    assert window.config.l_freq is FROM_MODEL and window.config.filter_order is FROM_MODEL
+    assert dialog.l_freq.value() == 8.0
+
+
+def test_class_colours_keep_seeds_and_stay_distinct_for_any_count() -> None:
+    from bci_app.gui.plots import NAMED_CLASS_COLORS, class_colors
+
+    seed = ["negative", "neutral", "positive"]
+    assert class_colors(seed) == [NAMED_CLASS_COLORS[n] for n in seed]
+    assert class_colors(["Neutral", "sad"])[0] == NAMED_CLASS_COLORS["neutral"]
+    many = class_colors([f"class {i}" for i in range(40)])
+    assert len(set(many)) == 40 and not set(many) & set(NAMED_CLASS_COLORS.values())

@@ -23,6 +23,13 @@ from bci_app.gui.main_window import MainWindow
 from bci_app.lsl.streams import list_streams
 from bci_app.replay.player import Replay
 from models.eeg.seed_layout import SEED_CHANNELS
+from tests.bci_app.model_files import (
+    CAP32_CHANNELS,
+    EMOTION4_CLASSES,
+    MOTOR_CHANNELS,
+    MOTOR_CLASSES,
+    tones,
+)
 from tests.helpers import Pusher, outlet_listed, pylsl_outlet, read_log
 
 pytestmark = [pytest.mark.gui, pytest.mark.lsl]
@@ -137,3 +144,51 @@ def test_closing_the_window_stops_the_session_in_order(how: str, qtbot: Any, tin
     del outlet
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # restored
     _check_shutdown(tmp_path, unique_name)
+
+
+@pytest.mark.parametrize("kind", ["motor", "emotion4"])
+def test_window_on_the_engine_follows_the_model(kind: str, qtbot: Any, motor_model_file: Path,
+                                                emotion4_model_file: Path, tmp_path: Path,
+                                                unique_name: str) -> None:
+    """The real engine on a two-class 16-channel model without F3/F4 (its 8-30 Hz chain
+    overridden by a 4 Hz high-pass: the status line warns) and on a four-class 32-channel
+    model: legend, chance line, notes, log header and outlet all follow the model."""
+    model, classes, channels, options = {
+        "motor": (motor_model_file, MOTOR_CLASSES, MOTOR_CHANNELS, {"l_freq": 4.0}),
+        "emotion4": (emotion4_model_file, EMOTION4_CLASSES, CAP32_CHANNELS, {})}[kind]
+    import pylsl
+
+    k = len(classes)
+    outlet = pylsl_outlet(unique_name, channels, 200.0)
+    config = EngineConfig(model=model, stream=unique_name, device="cpu", markers=False,
+                          outlet_name=f"{unique_name}-pred", log=tmp_path / "log.csv",
+                          **options)
+    window = MainWindow(Engine, config, stream_lister=lambda: [], autostart=True)
+    qtbot.addWidget(window, before_close_func=lambda w: w.shutdown(5.0))
+    window.resize(1400, 900)
+    window.show()
+    traj = window.trajectory
+    try:
+        with Pusher(outlet, 200.0, tones(200.0, len(channels)), chunk=10):
+            qtbot.waitUntil(lambda: window.state == "running" and len(traj.curves) == k
+                            and traj.curves[-1].getData()[0] is not None
+                            and traj.curves[-1].getData()[0].size >= 4, timeout=20_000)
+            assert [name for name, _ in traj.legend] == classes
+            assert traj.chance_line.value() == pytest.approx(1 / k)
+            assert window.engine.class_names == classes
+            infos = pylsl.resolve_byprop("name", f"{unique_name}-pred", 1, 5.0)
+            assert infos and infos[0].channel_count() == k
+            message = window.status_panel.message.text()
+            if kind == "motor":
+                assert window.bands.notes["faa"] == "F3/F4 not in this model's channels"
+                assert "trained with 8-30 Hz" in message and "running with 4-30 Hz" in message
+            else:
+                assert window.bands.notes["faa"] == ""
+                assert "filters differ" not in message
+            assert f"{len(channels)} matched" in window.status_panel.channels.text()
+    finally:
+        window.shutdown(5.0)
+        del outlet
+    header = list(read_log(tmp_path / "log.csv")[0])
+    assert [c for c in header if c.startswith("p_")] == \
+        [f"p_{c}" for c in classes] + [f"p_{c}_smooth" for c in classes]

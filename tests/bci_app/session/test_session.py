@@ -216,3 +216,26 @@ def test_summary_is_thread_safe() -> None:
     summary = stats.to_dict()
     assert summary["windows_predicted"] == summary["n_with_truth"] == 6000
     assert summary["online_accuracy"] == 1.0
+
+
+def test_log_and_summary_take_any_class_set(tmp_path: Path) -> None:
+    """Two classes, then names that clean to the same column: every class keeps a column."""
+    two = ("fists", "feet")
+    with SessionLog(tmp_path / "two.csv", two) as log:
+        log.write(_result(1.0, truth=0, probs=[0.7, 0.3], smoothed=[0.6, 0.4], predicted=0,
+                          band_power={"temporal": np.arange(5.0)}, faa=float("nan")))
+    row = _read(tmp_path / "two.csv")[0]
+    assert [c for c in row if c.startswith("p_")] == ["p_fists", "p_feet", "p_fists_smooth",
+                                                      "p_feet_smooth"]
+    assert (row["predicted"], row["truth"], row["faa"]) == ("fists", "fists", "nan")
+    assert row["frontal_alpha"] == "nan" and row["temporal_alpha"] == "2.00000"
+    with SessionLog(tmp_path / "bad.csv", two) as bad, \
+            pytest.raises(ValueError, match="expected 2 values"):
+        bad.write(_result(2.0))  # three probabilities
+    clash = SessionLog(tmp_path / "clash.csv", ("left hand", "left-hand", "rest"))
+    clash.close()
+    assert clash.columns[1:4] == ("p_left_hand", "p_left_hand_2", "p_rest")
+    stats = SummaryStats(two)
+    stats.add_window(5.0, 1.0, predicted=1, truth=0)
+    summary = stats.to_dict()
+    assert summary["class_names"] == list(two) and summary["confusion"] == [[0, 1], [0, 0]]
