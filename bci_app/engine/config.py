@@ -20,7 +20,7 @@ from models.device import DEVICES
 from models.metadata import DEMO_MODEL_PATH
 from models.preprocessing import FilterSpec
 
-__all__ = ["FROM_MODEL", "EngineConfig", "FilterChoice", "FromModel", "describe_filters"]
+__all__ = ["FROM_MODEL", "EngineConfig", "FilterChoice", "FromModel"]
 
 
 class FromModel(enum.Enum):
@@ -43,21 +43,6 @@ FILTER_OPTIONS: dict[str, str] = {"l_freq": "--l-freq", "h_freq": "--h-freq",
 """EngineConfig filter field -> its command-line option."""
 _SPEC_FIELD = {"l_freq": "l_freq", "h_freq": "h_freq", "notch": "notch",
                "filter_order": "order"}
-
-
-def describe_filters(spec: FilterSpec) -> str:
-    """A filter chain in words, e.g. ``"0.5-75 Hz band-pass (order 4), 50 Hz notch"``."""
-    lo, hi = spec.l_freq, spec.h_freq
-    if lo is not None and hi is not None:
-        band = f"{lo:g}-{hi:g} Hz band-pass (order {spec.order})"
-    elif lo is not None:
-        band = f"{lo:g} Hz high-pass (order {spec.order})"
-    elif hi is not None:
-        band = f"{hi:g} Hz low-pass (order {spec.order})"
-    else:
-        band = "no band-pass"
-    notch = f"{spec.notch:g} Hz notch" if spec.notch is not None else "no notch"
-    return f"{band}, {notch}"
 
 
 @dataclass(frozen=True)
@@ -86,8 +71,8 @@ class FilterChoice:
         """The status-line warning when the chain differs from the model's ("" otherwise)."""
         if not self.differs:
             return ""
-        return (f"filters differ from the model's: trained with {describe_filters(self.declared)}"
-                f", running with {describe_filters(self.spec)} "
+        return (f"filters differ from the model's: trained with {self.declared.describe()}"
+                f", running with {self.spec.describe()} "
                 f"(set by {', '.join(self.overridden)})")
 
     @property
@@ -99,8 +84,8 @@ class FilterChoice:
             given = f", with {', '.join(self.overridden)}" if self.overridden else ""
             return ("the model file declares no filter chain (trained without one, or a "
                     f"format-1 file): using the live default chain{given}: "
-                    f"{describe_filters(self.spec)}")
-        return f"filters from the model file: {describe_filters(self.spec)}"
+                    f"{self.spec.describe()}")
+        return f"filters from the model file: {self.spec.describe()}"
 
 
 FilterValue = float | None | FromModel
@@ -180,7 +165,7 @@ class EngineConfig:
             raise ValueError(f"band-pass low edge {spec.l_freq:g} Hz must be below the high "
                              f"edge {spec.h_freq:g} Hz (options given: "
                              f"{', '.join(FILTER_OPTIONS[k] for k in given) or 'none'}; "
-                             f"the rest is {source} chain: {describe_filters(base)})")
+                             f"the rest is {source} chain: {base.describe()})")
         if sfreq is not None:
             spec = spec.at_rate(sfreq)
             declared = declared.at_rate(sfreq) if declared is not None else None

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from mne_lsl.lsl import local_clock
 
-from bci_app.engine.config import EngineConfig, describe_filters
+from bci_app.engine.config import EngineConfig
 from bci_app.engine.features import ProbabilitySmoother, WindowFeatures
 from bci_app.engine.state import EngineState, EngineStatus, StreamLink, WindowResult
 from bci_app.lsl.markers import MarkerListener, MarkerTracker, find_marker_stream
@@ -166,7 +166,7 @@ class Engine:
                              order=f.order, notch_q=f.notch_q)
         except ValueError as exc:
             raise ValueError(f"cannot filter at the model's {self.sfreq:g} Hz with "
-                             f"{describe_filters(f)}: {exc}") from exc
+                             f"{f.describe()}: {exc}") from exc
         (log.warning if choice.differs else log.info)("%s", choice.note)
 
     # ------------------------------------------------------------------ public API

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from bci_app.engine.config import EngineConfig, describe_filters
+from bci_app.engine.config import EngineConfig
 from bci_app.engine.contract import EngineFactory, EngineLike, StreamLister
 from bci_app.engine.state import EngineState, EngineStatus
 from bci_app.heap import freeze_heap
@@ -54,7 +54,7 @@ def read_model_info(path: Path) -> ModelInfo:
     summary = (f"{meta.config.n_channels} ch · {meta.sfreq:g} Hz · "
                f"{meta.window_seconds:g} s windows · {len(meta.class_names)} classes "
                f"({', '.join(meta.class_names)}) · "
-               f"{describe_filters(filters) if filters else 'no filter chain declared'} · "
+               f"{filters.describe() if filters else 'no filter chain declared'} · "
                f"{meta.protocol or 'protocol n/a'}")
     return ModelInfo(Path(path), meta.synthetic, summary, class_names=tuple(meta.class_names),
                      channel_names=tuple(meta.channel_names), filters=filters,
