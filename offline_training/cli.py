@@ -1,4 +1,5 @@
-"""``sicleer-train``: fit SI-CLEER on a SEED folder and evaluate it under a standard protocol."""
+"""``sicleer-train``: fit SI-CLEER on a SEED folder or on a lab's labelled recordings and evaluate
+it under a standard protocol."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from models.device import DEVICES
 from offline_training.config import BALANCES, BASELINES, LOSSES, PROTOCOLS, TrainConfig
+from offline_training.recordings.base import RECORDING_SUFFIXES
 from offline_training.seed import parse_numbers
 
 
@@ -22,6 +24,17 @@ def parse_int_list(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _hz_or_off(text: str) -> float | None:
+    """argparse type for the filter frequencies: a number of Hz, or ``off``."""
+    if text.strip().lower() in ("off", "none"):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a frequency in Hz or 'off', not {text!r}"
+                                         ) from None
+
+
 _DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}  # the dataclass's own defaults
 
 
@@ -31,21 +44,56 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sicleer-train",
         description="Train SI-CLEER (hierarchical contrastive + cross-entropy loss) on a SEED "
-                    "folder, evaluate it under a standard protocol, write report.json, "
-                    "report.md and figures, and optionally export a model file for bci-app.",
+                    "folder or on labelled EEG recordings, evaluate it under a standard "
+                    "protocol, write report.json, report.md and figures, and optionally export "
+                    "a model file for bci-app.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--data", type=Path, required=True,
-                   help="SEED/, SEED_EEG/ or Preprocessed_EEG/ folder (or a sicleer-synth folder)")
+    p.add_argument("--data", type=Path, nargs="+", required=True, metavar="PATH",
+                   help="one SEED/, SEED_EEG/ or Preprocessed_EEG/ folder (or a sicleer-synth "
+                        "folder); or recordings: files (" + " ".join(RECORDING_SUFFIXES)
+                        + "), folders of them, BIDS dataset roots")
     p.add_argument("--out", type=Path, required=True,
                    help="output folder; re-running into it skips finished folds")
     p.add_argument("--protocol", choices=PROTOCOLS, default=d["protocol"],
-                   help="subject-dependent: trials 1-9 train, 10-15 test, per session; loso: "
-                        "leave one subject out; cross-session: train on two sessions, test on "
-                        "the third")
+                   help="subject-dependent: per session (SEED: trials 1-9 train, 10-15 test; "
+                        "a recording: its first --train-fraction of trials by time train); "
+                        "loso: leave one subject out; cross-session: per subject, leave one "
+                        "session (recording) out")
     p.add_argument("--subjects", type=parse_int_list, default=None,
-                   help="subjects to use, e.g. '1-5,9' (default: all)")
+                   help="SEED: subjects to use, e.g. '1-5,9' (default: all)")
     p.add_argument("--sessions", type=parse_int_list, default=None,
-                   help="sessions (1-3, in date order) to use (default: all)")
+                   help="SEED: sessions (1-3, in date order) to use (default: all)")
+    rec = p.add_argument_group("recordings")
+    rec.add_argument("--labels", default=d["labels"], metavar="MAP",
+                     help="which annotations or markers are trials of which class, e.g. "
+                          "'T1=fists,T2=feet' or '/^stim_neg/=negative,/^stim_pos/=positive' "
+                          "(classes in this order); needed unless the recordings carry the "
+                          "project's 'trial N start <label>' markers")
+    rec.add_argument("--marker-stream", default=d["marker_stream"], metavar="NAME",
+                     help="XDF: the marker stream to read trials from (default: the only one, "
+                          "or the project's own)")
+    rec.add_argument("--subject", default=d["subject"], metavar="ID",
+                     help="the subject of every recording (default: BIDS sub-, the file's "
+                          "metadata, else the name of the folder holding it)")
+    rec.add_argument("--train-fraction", type=float, default=d["train_fraction"],
+                     help="subject-dependent: the first this fraction of each recording's "
+                          "trials (by time) train, the rest test")
+    sig = p.add_argument_group("signal chain (the live app's, applied to every recording and "
+                               "SEED trial)")
+    sig.add_argument("--sfreq", type=float, default=d["sfreq"],
+                     help="the model's rate in Hz; everything is resampled to it (default: the "
+                          "first recording's; SEED: 200)")
+    sig.add_argument("--no-filter", dest="filter", action="store_false",
+                     help="train on the resampled signal without the causal filters")
+    sig.add_argument("--l-freq", type=_hz_or_off, default=d["l_freq"],
+                     help="band-pass low edge, Hz or off")
+    sig.add_argument("--h-freq", type=_hz_or_off, default=d["h_freq"],
+                     help="band-pass high edge, Hz or off; at or above 0.9 x Nyquist of the "
+                          "model's rate it is lowered to that")
+    sig.add_argument("--notch", type=_hz_or_off, default=d["notch"],
+                     help="mains notch, Hz (50, 60) or off")
+    sig.add_argument("--filter-order", type=int, default=d["filter_order"],
+                     help="Butterworth order per band-pass edge")
     p.add_argument("--epochs", type=int, default=d["epochs"], help="training epochs per fold")
     p.add_argument("--min-steps", type=int, default=d["min_steps"],
                    help="at least this many optimizer steps per fold, however small the data")
@@ -83,8 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="AdamW decoupled weight decay")
     p.add_argument("--dropout", type=float, default=d["dropout"],
                    help="dropout on the encoder's representation during training")
-    p.add_argument("--hidden-dims", type=int, default=d["hidden_dims"])
-    p.add_argument("--output-dims", type=int, default=d["output_dims"])
+    p.add_argument("--hidden-dims", type=int, default=d["hidden_dims"],
+                   help="encoder width (default: 32 below 2000 training windows, else the "
+                        "paper's 64)")
+    p.add_argument("--output-dims", type=int, default=d["output_dims"],
+                   help="representation width (default: 64 below 2000 training windows, "
+                        "else the paper's 320)")
     p.add_argument("--device", choices=DEVICES, default=d["device"],
                    help="auto takes CUDA when present (bf16 autocast there)")
     p.add_argument("--seed", type=int, default=d["seed"])
@@ -118,19 +170,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sicleer-train: error: {exc}", file=sys.stderr)
         return ExitCode.USAGE
     from models.metadata import ModelFileError
-    from offline_training.data import check_sessions
-    from offline_training.run import run, select_sessions
+    from offline_training.dataset import check_data
+    from offline_training.recordings import RecordingError
+    from offline_training.run import run
     from offline_training.seed import SeedFormatError
 
     try:
         with on_stop_signals(raise_interrupted):  # SIGTERM and SIGHUP stop it like Ctrl-C
-            check_sessions(select_sessions(cfg), cfg.window_seconds)  # before any training
+            check_data(cfg)  # before any training: every file read and checked
             report = run(cfg)
     except KeyboardInterrupt as exc:
         print("sicleer-train: interrupted; finished folds are kept in "
               f"{cfg.out / 'folds'} and will be skipped next time", file=sys.stderr)
         return exc.exit_code if isinstance(exc, Interrupted) else ExitCode.INTERRUPTED
-    except (SeedFormatError, FileNotFoundError) as exc:
+    except (SeedFormatError, RecordingError, FileNotFoundError) as exc:
         print(f"sicleer-train: error: {exc}", file=sys.stderr)
         return ExitCode.BAD_INPUT
     except (ModelFileError, RuntimeError) as exc:  # a diverged export, a failed fold worker
@@ -144,7 +197,10 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.OUTPUT
     s = report["summary"]
     if not quiet:
-        print(f"\n{cfg.protocol}: accuracy {100 * s['accuracy_mean']:.2f} +/- "
+        names = report["class_names"]
+        print(f"\n{cfg.protocol}: classes {', '.join(names)}; chance (1/{len(names)}) "
+              f"{100 / len(names):.2f} %")
+        print(f"{cfg.protocol}: accuracy {100 * s['accuracy_mean']:.2f} +/- "
               f"{100 * s['accuracy_std']:.2f} % over {s['n_folds']} fold(s)"
               + (" [SYNTHETIC DATA]" if report["data"]["synthetic"] else ""))
         if s.get("baseline"):

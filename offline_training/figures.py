@@ -9,7 +9,8 @@
 - ``channel_importance.png``: occlusion accuracy drop (percentage points) per electrode as a
   topomap, frontal and temporal regions outlined.
 
-A figure without data (no folds, no history, ``channel_importance`` null) is skipped.
+A figure without data (no folds, no history, ``channel_importance`` null or with fewer than
+:data:`MIN_TOPOMAP_CHANNELS` channels on the montage) is skipped.
 Figures are built with matplotlib's object API (``Figure`` + Agg canvas, no pyplot), so nothing
 here needs a display or changes the process-wide backend.
 """
@@ -44,6 +45,9 @@ __all__ = [
 
 DPI = 130
 CHANCE = 100.0 / 3.0
+"""Chance level (%) of three classes, the default of :func:`plot_fold_accuracy`."""
+MIN_TOPOMAP_CHANNELS = 4
+"""Fewest channels on the montage (the SEED/10-20 electrodes) to draw an importance map."""
 FIGURE_FILES: dict[str, str] = {
     "fold_accuracy": "fold_accuracy.png",
     "confusion": "confusion.png",
@@ -77,12 +81,14 @@ def _subject_colours(subjects: Sequence[Any]) -> dict[Any, Any]:
     return {s: cmap(i % cmap.N) for i, s in enumerate(unique)}
 
 
-def plot_fold_accuracy(folds: Sequence[dict[str, Any]], protocol: str = "") -> Figure:
-    """Bar per fold (test accuracy, %), coloured by subject, with mean and chance (33.3 %) lines.
+def plot_fold_accuracy(folds: Sequence[dict[str, Any]], protocol: str = "",
+                       chance: float = CHANCE) -> Figure:
+    """Bar per fold (test accuracy, %), coloured by subject, with mean and chance lines.
 
     Args:
         folds: the report's ``folds`` (each with ``name``, ``subject``, ``accuracy`` in [0, 1]).
         protocol: shown in the title.
+        chance: chance level in % (100 / number of classes).
     """
     names = [str(f.get("name", i)) for i, f in enumerate(folds)]
     subjects = [f.get("subject") for f in folds]
@@ -95,7 +101,8 @@ def plot_fold_accuracy(folds: Sequence[dict[str, Any]], protocol: str = "") -> F
            linewidth=0.4)
     mean = float(np.nanmean(acc)) if np.isfinite(acc).any() else float("nan")
     ax.axhline(mean, color="black", linestyle="--", linewidth=1.2, label=f"mean {mean:.1f} %")
-    ax.axhline(CHANCE, color="tab:red", linestyle=":", linewidth=1.2, label="chance 33.3 %")
+    ax.axhline(chance, color="tab:red", linestyle=":", linewidth=1.2,
+               label=f"chance {chance:.1f} %")
     ax.set_xticks(x, names, rotation=90 if len(folds) > 8 else 30,
                   ha="center" if len(folds) > 8 else "right", fontsize=8 if len(folds) > 20 else 9)
     ax.set_ylim(0, 105)
@@ -297,6 +304,12 @@ def _name_top(ax: Axes, names: Sequence[str], xy: np.ndarray, values: np.ndarray
                           "alpha": 0.8})
 
 
+def _on_montage(channels: Sequence[str]) -> list[str]:
+    """The montage's names (SEED's 62 electrodes) of ``channels`` that it has, in its order."""
+    have = {normalize_label(c) for c in channels}
+    return [c for c in SEED_CHANNELS if c in have]
+
+
 def plot_channel_importance(importance: dict[str, Any]) -> Figure:
     """Topomap of the occlusion accuracy drop (percentage points) per electrode.
 
@@ -310,7 +323,7 @@ def plot_channel_importance(importance: dict[str, Any]) -> Figure:
 
     drops = dict(zip((normalize_label(c) for c in importance["channels"]),
                      _as_float_array(importance["accuracy_drop"]), strict=True))
-    names = [c for c in SEED_CHANNELS if c in drops]
+    names = _on_montage(importance["channels"])
     values = 100.0 * np.nan_to_num(np.array([drops[c] for c in names]))
     info, sphere = topomap_info(names)
     region = np.array([c in FRONTAL or c in TEMPORAL for c in names])
@@ -354,7 +367,8 @@ def figures_with_data(report: dict[str, Any]) -> list[str]:
         "confusion": confusion is not None and float(np.sum(confusion)) > 0,
         "training_curves": bool(folds) and _has_history(folds),
         "channel_importance": bool(
-            np.isfinite(_as_float_array(importance.get("accuracy_drop"))).any()),
+            np.isfinite(_as_float_array(importance.get("accuracy_drop"))).any())
+        and len(_on_montage(importance.get("channels") or [])) >= MIN_TOPOMAP_CHANNELS,
     }
     return [key for key in FIGURE_FILES if has[key]]
 
@@ -364,7 +378,8 @@ def _render(report: dict[str, Any], key: str) -> Figure:
     config = report.get("config") or {}
     folds = report.get("folds") or []
     if key == "fold_accuracy":
-        return plot_fold_accuracy(folds, str(config.get("protocol", "")))
+        n_classes = len(report.get("class_names") or []) or 3
+        return plot_fold_accuracy(folds, str(config.get("protocol", "")), 100.0 / n_classes)
     if key == "confusion":
         confusion = report["summary"]["confusion"]
         names = report.get("class_names") or [str(i) for i in range(len(confusion))]

@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 
 from models.jsonable import jsonable
+from models.preprocessing import FilterSpec
 from offline_training.figures import FIGURE_FILES, figures_with_data
 
-__all__ = ["PUBLISHED", "canonical_protocol", "summarise_folds", "write_report"]
+__all__ = ["PUBLISHED", "canonical_protocol", "protocol_text", "summarise_folds", "write_report"]
 
 PUBLISHED: dict[str, list[tuple[str, float, float | None]]] = {
     "subject-dependent": [
@@ -56,6 +57,25 @@ _PROTOCOL_TEXT = {
     "loso": "subject-independent (leave one subject out)",
     "cross-session": "cross-session (train on two sessions of a subject, test on the third)",
 }
+
+
+_RECORDING_PROTOCOL_TEXT = {
+    "subject-dependent": "subject-dependent (per recording: the first {fraction} of its trials "
+                         "by time train, the rest test)",
+    "loso": "subject-independent (leave one subject out)",
+    "cross-session": "cross-session (per subject: train on its other recordings, test on the "
+                     "one left out)",
+}
+
+
+def protocol_text(protocol: str, data: dict[str, Any] | None = None,
+                  config: dict[str, Any] | None = None) -> str:
+    """The protocol in words, for SEED (the default) or recordings (``data["format"]``)."""
+    if (data or {}).get("format") == "recordings":
+        fraction = float((config or {}).get("train_fraction") or 0.6)
+        text = _RECORDING_PROTOCOL_TEXT.get(protocol, protocol or "unknown")
+        return text.format(fraction=f"{100 * fraction:g} %")
+    return _PROTOCOL_TEXT.get(protocol, protocol or "unknown")
 
 
 def canonical_protocol(protocol: str | None) -> str:
@@ -167,20 +187,38 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
 # --------------------------------------------------------------------- Markdown sections
 
 
+def _filters_text(filters: dict[str, Any] | None) -> str:
+    if not filters:
+        return "no filters (--no-filter)"
+    return "causal " + FilterSpec.from_dict(filters).describe()
+
+
 def _header_section(report: dict[str, Any], protocol: str) -> list[str]:
     """Title, protocol, data description and the synthetic-data warning."""
     data = report.get("data") or {}
     channels = data.get("channels") or []
+    names = report.get("class_names") or []
+    kind = "sessions" if data.get("format") != "recordings" else "recordings"
     lines = [
         "# SI-CLEER training report",
         "",
-        f"- **Protocol:** {_PROTOCOL_TEXT.get(protocol, protocol or 'unknown')}",
-        f"- **Data:** `{data.get('root', '?')}`: {data.get('n_sessions', '?')} sessions, "
+        f"- **Protocol:** {protocol_text(protocol, data, report.get('config'))}",
+        f"- **Data:** `{data.get('root', '?')}`: {data.get('n_sessions', '?')} {kind}, "
         f"{len(channels)} channels at {data.get('sfreq', '?')} Hz, "
         f"{'synthetic (SEED-format stand-in)' if data.get('synthetic') else 'real recordings'}",
-        f"- **Classes:** {', '.join(report.get('class_names') or [])}",
-        "",
+        f"- **Classes:** {', '.join(names)}"
+        + (f" (chance level {_pct(1 / len(names))} %)" if names else ""),
     ]
+    if "preprocessing" in data:
+        lines.append(f"- **Signal chain:** {data.get('sfreq')} Hz (the model's rate, every "
+                     f"recording resampled to it), "
+                     f"{_filters_text((data['preprocessing'] or {}).get('filters'))}")
+    if data.get("label_map"):
+        lines.append("- **Label map:** " + ", ".join(f"`{k}` = {v}"
+                                                     for k, v in data["label_map"].items()))
+    lines.append("")
+    if data.get("notes"):
+        lines += ["Notes on the data:", "", *(f"- {n}" for n in data["notes"][:50]), ""]
     if data.get("synthetic"):
         lines += [
             "> **Warning: synthetic data.** These numbers come from generated SEED-format data "
@@ -200,38 +238,44 @@ def _config_section(config: dict[str, Any]) -> list[str]:
 _BASELINE_NAMES = {"csp-lda": "CSP + LDA, 8-30 Hz"}
 
 
-def _folds_section(folds: Sequence[dict[str, Any]], summary: dict[str, Any]) -> list[str]:
-    """Mean +/- std line and the per-fold table."""
+def _folds_section(folds: Sequence[dict[str, Any]], summary: dict[str, Any],
+                   protocol: str, n_classes: int) -> list[str]:
+    """Mean +/- std line (with the protocol and the chance level 1/K) and the per-fold table."""
     n = summary.get("n_folds", len(folds))
+    k = n_classes or 3
     lines = [
-        "## Results",
+        f"## Results ({protocol})",
         "",
-        f"**Accuracy: {_pct(summary.get('accuracy_mean'))} ± {_pct(summary.get('accuracy_std'))} %"
+        f"**Accuracy ({protocol}): {_pct(summary.get('accuracy_mean'))} ± "
+        f"{_pct(summary.get('accuracy_std'))} %"
         f"** (mean ± std over {n} folds); macro-F1: {_pct(summary.get('macro_f1_mean'))} ± "
-        f"{_pct(summary.get('macro_f1_std'))} %. Chance level: 33.33 %.",
+        f"{_pct(summary.get('macro_f1_std'))} %. Chance level (1/{k}): {_pct(1 / k)} %.",
         "",
     ]
     base = summary.get("baseline")
     if base:
         name = _BASELINE_NAMES.get(base["name"], base["name"])
         lines += [f"Classical baseline on the same windows ({name}): "
-                  f"{_pct(base.get('accuracy_mean'))} ± {_pct(base.get('accuracy_std'))} %.", ""]
-    lines += ["### Per fold", ""]
+                  f"{_pct(base.get('accuracy_mean'))} ± {_pct(base.get('accuracy_std'))} % "
+                  f"({protocol}).", ""]
+    lines += [f"### Per fold ({protocol})", ""]
     has_base = all(f.get("baseline") for f in folds)
     rows = [
         [f.get("name", ""), f.get("subject", ""),
          "all" if f.get("session") is None else f["session"],
          _pct(f.get("accuracy")), _pct(f.get("macro_f1")),
          *([_pct(f["baseline"].get("accuracy"))] if has_base else []),
-         f.get("best_step", "-"), f.get("n_test", "")]
+         f.get("best_step", "-"), "/".join(map(str, f.get("encoder") or [])) or "-",
+         f.get("n_train", ""), f.get("n_test", "")]
         for f in folds
     ]
     header = ["fold", "subject", "session", "accuracy (%)", "macro-F1 (%)",
-              *(["CSP + LDA (%)"] if has_base else []), "step kept", "test windows"]
+              *(["CSP + LDA (%)"] if has_base else []), "step kept", "encoder",
+              "train windows", "test windows"]
     return [*lines, *_table(header, rows), ""]
 
 
-def _subjects_section(summary: dict[str, Any]) -> list[str]:
+def _subjects_section(summary: dict[str, Any], protocol: str = "") -> list[str]:
     """Per-subject mean and std of accuracy."""
     per_subject = summary.get("per_subject") or {}
     if not per_subject:
@@ -242,14 +286,21 @@ def _subjects_section(summary: dict[str, Any]) -> list[str]:
     mean, std = _mean_std(means)
     header = ["subject", "folds", "accuracy mean (%)", "accuracy std (%)"]
     return [
-        "### Per subject", "", *_table(header, rows), "",
+        f"### Per subject ({protocol})" if protocol else "### Per subject", "",
+        *_table(header, rows), "",
         f"Mean of the {len(per_subject)} subject means: {_pct(mean)} ± {_pct(std)} % "
-        "(std over subjects).", "",
+        f"(std over subjects{f'; {protocol}' if protocol else ''}).", "",
     ]  # fmt: skip
 
 
-def _published_section(protocol: str, summary: dict[str, Any]) -> list[str]:
-    """Published SEED accuracies for the same protocol only, beside this run's."""
+def _published_section(protocol: str, summary: dict[str, Any],
+                       data: dict[str, Any] | None = None) -> list[str]:
+    """Published SEED accuracies for the same protocol only, beside this run's (SEED data only:
+    nothing published is comparable with a lab's own recordings)."""
+    if (data or {}).get("format") == "recordings":
+        return ["### Published results", "", "None: these are your own recordings; compare "
+                "with other runs of this project on the same data and protocol, and with the "
+                "CSP + LDA baseline above.", ""]
     lines = ["### Published SEED results (same protocol)", ""]
     published = PUBLISHED.get(protocol)
     if not published:
@@ -298,12 +349,14 @@ def _importance_section(importance: dict[str, Any] | None) -> list[str]:
     rows = [[k, c, f"{100.0 * d:.2f}", region[normalize_label(c)].replace("other", "-")]
             for k, (d, c) in enumerate(ranked, start=1)]
     n_region = sum(r[3] != "-" for r in rows)
+    n_all = sum(r != "other" for r in region.values())
     return [
         "## Channel importance (occlusion)", "",
         "Mean drop of test accuracy when one channel is zeroed (percentage points).", "",
         *_table(["rank", "channel", "accuracy drop (pp)", "region"], rows), "",
         f"{n_region} of the top {len(rows)} channels are frontal or temporal "
-        f"({len(FRONTAL) + len(TEMPORAL)} of 62 SEED electrodes are).", "",
+        f"({n_all} of the model's {len(region)} channels are; the regions have "
+        f"{len(FRONTAL) + len(TEMPORAL)} electrodes).", "",
     ]  # fmt: skip
 
 
@@ -352,9 +405,9 @@ def _markdown(report: dict[str, Any], out_dir: Path, figures: Sequence[Path] | N
     lines = [
         *_header_section(report, protocol),
         *_config_section(config),
-        *_folds_section(folds, summary),
-        *_subjects_section(summary),
-        *_published_section(protocol, summary),
+        *_folds_section(folds, summary, protocol, len(report.get("class_names") or [])),
+        *_subjects_section(summary, protocol),
+        *_published_section(protocol, summary, report.get("data")),
         *_confusion_section(summary, report.get("class_names") or []),
         *_importance_section(report.get("channel_importance")),
         *_runtime_section(report.get("runtime"), report.get("export")),

@@ -1,4 +1,8 @@
-"""One ``sicleer-train`` run: folds of a protocol, resumable, then report and export."""
+"""One ``sicleer-train`` run: folds of a protocol, resumable, then report and export.
+
+The data (:func:`offline_training.dataset.load_data`) are a SEED folder or lab recordings;
+everything below works on their sessions, windows, channels, rate and classes alike.
+"""
 
 from __future__ import annotations
 
@@ -16,37 +20,20 @@ from tqdm.auto import tqdm
 
 from models.device import device_name, resolve_device
 from models.io import save_model
-from models.metadata import LossRecipe, ModelMetadata, Preprocessing
+from models.metadata import LossRecipe, ModelMetadata, Preprocessing, Provenance
 from offline_training.baseline import CSPLDA
 from offline_training.config import TrainConfig
-from offline_training.data import WindowStore, is_synthetic
+from offline_training.data import WindowStore
+from offline_training.dataset import TrainingData, load_data, select_sessions
 from offline_training.evaluate import accuracy, confusion, macro_f1, occlusion_importance
-from offline_training.protocols import ALL_TRIALS, Fold, make_folds
-from offline_training.seed import (
-    CLASS_NAMES,
-    SEED_CHANNELS,
-    SEED_SFREQ,
-    SessionFile,
-    find_sessions,
-    read_labels,
-)
+from offline_training.protocols import Fold, all_trials, make_folds
 from offline_training.train import fit, predict
 from offline_training.windows import WindowPool, fit_normalisation
 
+__all__ = ["baseline_scores", "export_model", "peak_rss_mb", "run", "run_fold",
+           "run_fold_isolated", "select_sessions"]
+
 log = logging.getLogger("sicleer.train")
-
-
-def select_sessions(cfg: TrainConfig) -> list[SessionFile]:
-    """Sessions of the data folder restricted to ``cfg.subjects`` and ``cfg.sessions``."""
-    sessions = find_sessions(cfg.data)
-    chosen = [s for s in sessions
-              if (cfg.subjects is None or s.subject in cfg.subjects)
-              and (cfg.sessions is None or s.session in cfg.sessions)]
-    if not chosen:
-        have = sorted({(s.subject, s.session) for s in sessions})
-        raise ValueError(f"no session matches subjects={cfg.subjects} sessions={cfg.sessions}; "
-                         f"available (subject, session): {have}")
-    return chosen
 
 
 def _fold_worker(cfg: TrainConfig, index: int) -> None:
@@ -54,9 +41,9 @@ def _fold_worker(cfg: TrainConfig, index: int) -> None:
     device = resolve_device(cfg.device)
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)
-    _, store, folds = _plan(cfg)
+    data, folds = _plan(cfg)
     fold = folds[index]
-    _write_fold(cfg, fold, run_fold(fold, store, cfg, device, cfg.seed + index))
+    _write_fold(cfg, fold, run_fold(fold, data, cfg, device, cfg.seed + index))
 
 
 def run_fold_isolated(cfg: TrainConfig, index: int, fold: Fold) -> dict[str, Any]:
@@ -121,30 +108,35 @@ def _load_finished(cfg: TrainConfig, fold: Fold) -> dict[str, Any] | None:
     return done
 
 
-def run_fold(fold: Fold, store: WindowStore, cfg: TrainConfig, device: torch.device,
+def run_fold(fold: Fold, data: TrainingData, cfg: TrainConfig, device: torch.device,
              seed: int) -> dict[str, Any]:
     """Train and evaluate one fold; returns its report entry."""
     t0 = time.perf_counter()
-    train_pool = store.pool(fold.train)
-    test_pool = store.pool(fold.test)
+    n_classes = len(data.class_names)
+    train_pool = data.store.pool(fold.train)
+    test_pool = data.store.pool(fold.test)
     if len(train_pool) == 0 or len(test_pool) == 0:
         raise ValueError(f"fold {fold.name}: empty split ({len(train_pool)} train, "
                          f"{len(test_pool)} test windows); are the trials shorter than a window?")
     norm = fit_normalisation(train_pool)
     net, history, seen = fit(train_pool, norm, cfg, device, seed, desc=fold.name,
-                             n_classes=len(CLASS_NAMES))
+                             n_classes=n_classes)
     train_seconds = time.perf_counter() - t0
     probs = predict(net, test_pool, norm, device)
-    cm = confusion(test_pool.y, probs.argmax(1), len(CLASS_NAMES))
+    cm = confusion(test_pool.y, probs.argmax(1), n_classes)
     entry: dict[str, Any] = {
         "name": fold.name, "subject": fold.subject, "session": fold.session,
+        "protocol": cfg.protocol,
+        "train_trials": len(np.unique(train_pool.trial_key)),
+        "test_trials": len(np.unique(test_pool.trial_key)),
         "accuracy": accuracy(cm), "macro_f1": macro_f1(cm), "confusion": cm.tolist(),
         "n_train": len(train_pool), "n_test": len(test_pool),
         "history": history.to_dict(), "best_step": history.best_step, "windows_trained": seen,
+        "encoder": list(cfg.encoder_dims(len(train_pool))),
         "train_seconds": train_seconds, "fingerprint": cfg.fingerprint(),
     }
     if cfg.baseline == "csp-lda":
-        entry["baseline"] = baseline_scores(train_pool, test_pool, SEED_SFREQ, len(CLASS_NAMES))
+        entry["baseline"] = baseline_scores(train_pool, test_pool, data.sfreq, n_classes)
     if cfg.occlusion_windows:
         rng = np.random.default_rng(seed)
         pick = np.sort(rng.choice(len(test_pool), min(cfg.occlusion_windows, len(test_pool)),
@@ -169,49 +161,66 @@ def baseline_scores(train: WindowPool, test: WindowPool, sfreq: float,
             "accuracy": accuracy(cm), "macro_f1": macro_f1(cm), "confusion": cm.tolist()}
 
 
-def _channel_importance(folds: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _channel_importance(folds: list[dict[str, Any]],
+                        channels: list[str]) -> dict[str, Any] | None:
     drops = [f["channel_importance"] for f in folds if f.get("channel_importance")]
     if not drops:
         return None
-    return {"channels": list(SEED_CHANNELS), "accuracy_drop": np.mean(drops, 0).tolist()}
+    return {"channels": list(channels), "accuracy_drop": np.mean(drops, 0).tolist()}
 
 
-def export_model(cfg: TrainConfig, sessions: list[SessionFile], store: WindowStore,
-                 device: torch.device, summary: dict[str, Any], synthetic: bool) -> Path:
-    """Train one model on every trial of the selected sessions and write the model file."""
+def _provenance(data: TrainingData) -> Provenance:
+    """Whose recordings and which trials a model exported from ``data`` was trained on."""
+    if data.kind != "recordings":
+        return Provenance(recordings=tuple(str(s.path) for s in data.sessions))
+    subjects = sorted({str(s.subject) for s in data.sessions})
+    sessions = sorted({str(s.session) for s in data.sessions})
+    return Provenance(participant=subjects[0] if len(subjects) == 1 else None,
+                      session=sessions[0] if len(sessions) == 1 else None,
+                      recordings=tuple(str(s.path) for s in data.sessions),
+                      trials=tuple(data.trials), label_map=dict(data.label_map))
+
+
+def export_model(cfg: TrainConfig, data: TrainingData, device: torch.device,
+                 summary: dict[str, Any]) -> Path:
+    """Train one model on every trial of the selected sessions and write the model file.
+
+    Its ``preprocessing`` records what the training windows went through: the causal filters
+    as applied at the model's rate (or null), the normalisation fitted here; its channel names
+    and rate are the data's.
+    """
     assert cfg.export is not None
-    if len(sessions) > 1 and store.cache_dir is None:  # never all sessions in memory at once
-        store = WindowStore(store.labels, store.window, store.stride, cfg.out / "cache")
-    pool = store.pool([(s, ALL_TRIALS) for s in sessions])
+    store = data.store
+    if (len(data.sessions) > 1 and isinstance(store, WindowStore)
+            and store.cache_dir is None):  # never all SEED sessions in memory at once
+        store = WindowStore(store.labels, store.window, store.stride, cfg.out / "cache",
+                            store.chain)
+    pool = store.pool([(s, all_trials(s)) for s in data.sessions])
     norm = fit_normalisation(pool)
-    net, history, _ = fit(pool, norm, cfg, device, cfg.seed, desc="export")
+    net, history, _ = fit(pool, norm, cfg, device, cfg.seed, desc="export",
+                          n_classes=len(data.class_names))
     meta = ModelMetadata(
-        config=net.cfg, channel_names=list(SEED_CHANNELS), sfreq=SEED_SFREQ,
-        window_samples=store.window, preprocessing=Preprocessing(norm),
-        class_names=list(CLASS_NAMES),
+        config=net.cfg, channel_names=list(data.channels), sfreq=data.sfreq,
+        window_samples=data.window, preprocessing=Preprocessing(norm, data.filters),
+        class_names=list(data.class_names), provenance=_provenance(data),
         loss=LossRecipe(cfg.loss, cfg.lambda_ce, cfg.alpha, cfg.mask, cfg.balance),
-        protocol=(f"trained on all trials of {len(sessions)} session(s); evaluated with "
+        protocol=(f"trained on all trials of {len(data.sessions)} session(s); evaluated with "
                   f"{cfg.protocol}"),
         metrics={k: summary.get(k) for k in ("accuracy_mean", "accuracy_std",
                                              "macro_f1_mean", "n_folds")}
         | {"final_train_accuracy": history.train_accuracy[-1] if history.train_accuracy
            else None},
-        training=cfg.to_dict() | {"subjects": sorted({s.subject for s in sessions})},
-        synthetic=synthetic,
+        training=cfg.to_dict() | {"subjects": sorted({s.subject for s in data.sessions},
+                                                     key=lambda s: str(s).zfill(8))},
+        synthetic=data.synthetic,
     )
     return save_model(cfg.export, net.cpu(), meta)
 
 
-def _plan(cfg: TrainConfig) -> tuple[list[SessionFile], WindowStore, list[Fold]]:
-    """The sessions, window store and folds of ``cfg`` (the same in the parent and each
-    worker)."""
-    sessions = select_sessions(cfg)
-    labels = read_labels(cfg.data)
-    window = round(cfg.window_seconds * SEED_SFREQ)
-    stride = round(cfg.stride * SEED_SFREQ)
-    pooled = cfg.protocol != "subject-dependent"
-    store = WindowStore(labels, window, stride, cfg.out / "cache" if pooled else None)
-    return sessions, store, make_folds(sessions, cfg.protocol)
+def _plan(cfg: TrainConfig) -> tuple[TrainingData, list[Fold]]:
+    """The data and folds of ``cfg`` (the same in the parent and each worker)."""
+    data = load_data(cfg)
+    return data, make_folds(data.sessions, cfg.protocol, cfg.train_fraction)
 
 
 def run(cfg: TrainConfig) -> dict[str, Any]:
@@ -227,12 +236,14 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     device = resolve_device(cfg.device)
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)
-    sessions, store, folds = _plan(cfg)
-    synthetic = any(is_synthetic(s.path) for s in sessions)
     cfg.out.mkdir(parents=True, exist_ok=True)
+    data, folds = _plan(cfg)
     (cfg.out / "folds").mkdir(exist_ok=True)
-    log.info("%d session(s), %d fold(s), protocol %s, device %s", len(sessions), len(folds),
-             cfg.protocol, device_name(device))
+    log.info("%d session(s), %d fold(s), protocol %s; %d channel(s) at %g Hz; classes %s; "
+             "filters %s; device %s", len(data.sessions), len(folds), cfg.protocol,
+             len(data.channels), data.sfreq, ", ".join(data.class_names),
+             data.filters.describe() if data.filters is not None else "off",
+             device_name(device))
 
     results = []
     bar = tqdm(folds, desc="folds", unit="fold", dynamic_ncols=True)
@@ -241,7 +252,7 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
         if entry is None and len(folds) > 1:
             entry = run_fold_isolated(cfg, k, fold)
         elif entry is None:  # a single fold: no need for a second process
-            entry = run_fold(fold, store, cfg, device, cfg.seed + k)
+            entry = run_fold(fold, data, cfg, device, cfg.seed + k)
             _write_fold(cfg, fold, entry)
         results.append(entry)
         mean = np.mean([r["accuracy"] for r in results])
@@ -250,19 +261,19 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     summary = summarise_folds(results)
     trained = sum(r["windows_trained"] for r in results)
     train_s = sum(r["train_seconds"] for r in results)
+    summary["chance"] = 1.0 / len(data.class_names)
     report: dict[str, Any] = {
         "config": cfg.to_dict(),
-        "data": {"root": str(cfg.data), "synthetic": synthetic, "n_sessions": len(sessions),
-                 "channels": list(SEED_CHANNELS), "sfreq": SEED_SFREQ},
-        "class_names": list(CLASS_NAMES),
+        "data": data.describe(),
+        "class_names": list(data.class_names),
         "folds": [{k: v for k, v in r.items() if k not in ("fingerprint", "channel_importance")}
                   for r in results],
         "summary": summary,
-        "channel_importance": _channel_importance(results),
+        "channel_importance": _channel_importance(results, data.channels),
         "export": None,
     }
     if cfg.export is not None:
-        path = export_model(cfg, sessions, store, device, summary, synthetic)
+        path = export_model(cfg, data, device, summary)
         report["export"] = {"path": str(path)}
     report["runtime"] = {
         "seconds": time.perf_counter() - t_start,

@@ -38,6 +38,7 @@ __all__ = [
     "check_session",
     "find_label_file",
     "find_sessions",
+    "is_seed_folder",
     "parse_numbers",
     "read_labels",
     "read_trials",
@@ -130,6 +131,26 @@ def _data_dir(root: str | Path) -> Path:
     raise SeedFormatError(
         f"no SEED session files in {root} or {root / DATA_DIRNAME}: expected {_EXPECTED}"
     )
+
+
+def is_seed_folder(path: str | Path) -> bool:
+    """Whether ``path`` is laid out as a SEED folder (nothing is read but folder listings).
+
+    True for a folder holding ``Preprocessed_EEG/`` (directly or under ``SEED/`` or
+    ``SEED_EEG/``), ``label.mat`` or files named ``<subject>_<YYYYMMDD>.mat``; a folder that
+    cannot be listed counts as not SEED.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        return False
+    subfolders = [path / DATA_DIRNAME, *(path / name / DATA_DIRNAME for name in ("SEED",
+                                                                                  "SEED_EEG"))]
+    if any(folder.is_dir() for folder in subfolders) or (path / LABEL_FILENAME).is_file():
+        return True
+    try:
+        return any(SESSION_FILE_RE.match(p.name) for p in path.iterdir())
+    except OSError:
+        return False
 
 
 def _entries(folder: Path) -> list[Path]:
@@ -314,8 +335,10 @@ def _check_numbers(path: Path, available: dict[int, str]) -> None:
                               f"{[available[n] for n in extra]}; {layout})")
 
 
-def _check_shape(where: str, shape: tuple[int, ...], number: int, min_samples: int) -> None:
-    """Validate a trial's shape (62, T) with T >= ``min_samples``; ``where`` names file and key."""
+def _check_shape(where: str, shape: tuple[int, ...], number: int, min_samples: int,
+                 what: str = "one window") -> None:
+    """Validate a trial's shape (62, T) with T >= ``min_samples``; ``where`` names file and key,
+    ``what`` says what ``min_samples`` is made of."""
     if len(shape) != 2:
         raise SeedFormatError(f"{where} has shape {shape}, expected 2-D (62 channels, T)")
     n_channels, n_samples = shape
@@ -331,13 +354,14 @@ def _check_shape(where: str, shape: tuple[int, ...], number: int, min_samples: i
         raise SeedFormatError(
             f"{where} (trial {number}) has {n_samples} samples ({n_samples / SEED_SFREQ:g} s at "
             f"{SEED_SFREQ:g} Hz), fewer than the {min_samples} samples "
-            f"({min_samples / SEED_SFREQ:g} s) of one window"
+            f"({min_samples / SEED_SFREQ:g} s) of {what}"
         )
 
 
-def check_session(path: str | Path, min_samples: int = 1) -> None:
+def check_session(path: str | Path, min_samples: int = 1, what: str = "one window") -> None:
     """Check a session file from its headers only (no data read): exactly the trials 1..15,
-    each of shape (62, T) with T >= ``min_samples``.
+    each of shape (62, T) with T >= ``min_samples`` (``what``: what that length is, for the
+    message).
 
     Raises:
         SeedFormatError: naming the file, the key and the trial at fault, and what was
@@ -348,7 +372,7 @@ def check_session(path: str | Path, min_samples: int = 1) -> None:
     available = dict(_numbered_keys(path, list(shapes)))
     _check_numbers(path, available)
     for number, key in sorted(available.items()):
-        _check_shape(f"{path}: key '{key}'", shapes[key], number, min_samples)
+        _check_shape(f"{path}: key '{key}'", shapes[key], number, min_samples, what)
 
 
 def _check_trial(path: Path, key: str, array: np.ndarray, number: int,

@@ -247,8 +247,9 @@ def fit(pool: WindowPool, norm: Normalisation, cfg: TrainConfig, device: torch.d
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     n_ch = pool.shape[0]
-    net = SICLEER(ModelConfig(n_channels=n_ch, hidden_dims=cfg.hidden_dims,
-                              output_dims=cfg.output_dims, repr_dropout=cfg.dropout,
+    hidden, output = cfg.encoder_dims(len(pool))
+    net = SICLEER(ModelConfig(n_channels=n_ch, hidden_dims=hidden,
+                              output_dims=output, repr_dropout=cfg.dropout,
                               n_classes=n_classes)).to(device)
     val = None
     if cfg.val_trials:

@@ -44,20 +44,20 @@ TRIAL_KEY_BASE = 1_000_000
 
 @dataclass
 class SessionWindows:
-    """The windows of one session (array may be a read-only memory map).
+    """The windows of one session or recording (array may be a read-only memory map).
 
     Attributes:
         x: (n_windows, n_channels, window) float32, microvolts.
         y: (n_windows,) int64 class of each window.
-        trial: (n_windows,) int64 1-based trial number of each window.
-        subject, session: identity of the session.
+        trial: (n_windows,) int64 1-based trial number of each window (time order).
+        subject, session: identity of the session (SEED: numbers; recordings: names).
     """
 
     x: np.ndarray
     y: np.ndarray
     trial: np.ndarray
-    subject: int
-    session: int
+    subject: int | str
+    session: int | str
 
 
 class WindowPool:

@@ -21,7 +21,8 @@ from offline_training.windows import SessionWindows, WindowPool, fit_normalisati
 
 def _cfg(**kw: object) -> TrainConfig:
     base = dict(data=Path("."), out=Path("."), epochs=3, batch_size=16, hidden_dims=8,
-                output_dims=16, head_epochs=2, occlusion_windows=0)
+                output_dims=16, head_epochs=2, occlusion_windows=0,
+                min_steps=0)
     return TrainConfig(**(base | kw))
 
 
@@ -174,3 +175,18 @@ def test_probe_step_gradients_equal_the_weighted_sum_backward() -> None:
     for p, g in zip(params, probed, strict=True):
         torch.testing.assert_close(g, p.grad, rtol=1e-5, atol=1e-7)
     assert balance.last_share == pytest.approx(1 / 1.5, rel=1e-4)  # w |g_h| = |g_c|, lambda 0.5
+
+
+def test_encoder_size_follows_the_amount_of_training_data() -> None:
+    """The default encoder is small below SMALL_DATA_WINDOWS training windows, the paper's
+    from there on; widths given explicitly always win."""
+    from offline_training.config import SMALL_DATA_WINDOWS
+
+    auto = TrainConfig(data=Path("."), out=Path("."))
+    assert auto.encoder_dims(SMALL_DATA_WINDOWS - 1) == (32, 64)
+    assert auto.encoder_dims(SMALL_DATA_WINDOWS) == (64, 320)
+    given = TrainConfig(data=Path("."), out=Path("."), hidden_dims=16, output_dims=None)
+    assert given.encoder_dims(10) == (16, 64)
+    assert given.encoder_dims(10_000) == (16, 320)
+    with pytest.raises(ValueError, match="hidden_dims"):
+        TrainConfig(data=Path("."), out=Path("."), hidden_dims=0)

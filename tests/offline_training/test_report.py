@@ -24,7 +24,7 @@ NAN = float("nan")
 def _fold(name: str, subject: int, session: int, acc: float, f1: float,
           confusion: list[list[int]], history: dict[str, list[float]]) -> dict[str, Any]:
     return {"name": name, "subject": subject, "session": session, "accuracy": acc,
-            "macro_f1": f1, "confusion": confusion, "n_train": 600,
+            "macro_f1": f1, "confusion": confusion, "n_train": 600, "encoder": [32, 64],
             "n_test": int(np.sum(confusion)), "seconds": 1.5,
             "history": {"epoch": [1, 2, 3, 4], **history}}
 
@@ -108,7 +108,7 @@ def test_write_report_files(tmp_path: Path) -> None:
                            ("SST-EmotionNet", "96.02 ± 2.17")]:
         assert f"| {method} | {number} |" in md
     assert "SOGNN" not in md  # other protocols' numbers are not shown
-    assert "| sub01_ses2 | 1 | 2 | 80.00 | 78.00 | - | 100 |" in md  # no step recorded
+    assert "| sub01_ses2 | 1 | 2 | 80.00 | 78.00 | - | 32/64 | 600 | 100 |" in md  # no step
     assert "| **negative** | 75 | 17 | 7 |" in md
     assert "| 1 | T7 | 8.00 | temporal |" in md
     assert "![fold accuracy](fold_accuracy.png)" in md  # linked even before make_figures
@@ -198,8 +198,8 @@ def test_report_prints_the_baseline_beside_si_cleer(tmp_path: Path) -> None:
     _, md_path = write_report(report, tmp_path)
     md = md_path.read_text()
     assert "Classical baseline on the same windows (CSP + LDA, 8-30 Hz): 60.00 ± 8.16 %" in md
-    assert "| CSP + LDA (%) | step kept |" in md
-    assert "| sub01_ses2 | 1 | 2 | 80.00 | 78.00 | 60.00 | 120 | 100 |" in md
+    assert "| CSP + LDA (%) | step kept | encoder |" in md
+    assert "| sub01_ses2 | 1 | 2 | 80.00 | 78.00 | 60.00 | 120 | 32/64 | 600 | 100 |" in md
     del report["folds"][1]["baseline"]  # not every fold has one: no baseline column or mean
     report["summary"] = summarise_folds(report["folds"])
     assert "baseline" not in report["summary"]

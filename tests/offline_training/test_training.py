@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -10,11 +11,13 @@ import pytest
 import torch
 
 from models import load_model
+from models.preprocessing import FilterSpec
 from offline_training.cli import main as train_main
 from offline_training.cli import parse_int_list
 from offline_training.config import TrainConfig
 from offline_training.protocols import TEST_TRIALS, TRAIN_TRIALS, make_folds
 from offline_training.seed import SessionFile
+from offline_training.signal_chain import SignalChain
 from offline_training.train import fit, predict
 from offline_training.windows import (
     SessionWindows,
@@ -106,7 +109,7 @@ def _toy_pool(n: int = 48, seed: int = 0) -> WindowPool:
 
 def _cfg(tmp_path: Path, **kw: object) -> TrainConfig:
     base = dict(data=tmp_path, out=tmp_path, epochs=3, batch_size=16, hidden_dims=8,
-                output_dims=16, head_epochs=2)
+                output_dims=16, head_epochs=2, min_steps=0)
     return TrainConfig(**(base | kw))
 
 
@@ -233,11 +236,15 @@ def test_end_to_end_train_beats_chance(small_seed: Path, tmp_path: Path) -> None
     report = json.loads((out / "report.json").read_text())
     assert report["data"]["synthetic"] is True
     fold = report["folds"][0]
-    assert fold["n_test"] == 6 * 117  # trials 10-15, 30 s at stride 0.25 s
+    # trials 10-15, 30 s (6001 samples) at stride 0.25 s, each cut after the filters' warm-up
+    warm = math.ceil(SignalChain(200.0, FilterSpec()).warmup_seconds() * 200 - 1e-9)
+    assert fold["n_test"] == 6 * ((6001 - warm - 200) // 50 + 1)
     h = fold["history"]
     assert h["loss_contrastive"][-1] < h["loss_contrastive"][0]
     assert h["loss_ce"][-1] < h["loss_ce"][0]
-    assert report["summary"]["accuracy_mean"] > 0.55  # chance is 1/3
+    # chance is 1/3; with the default filter chain, seeds 0-3 gave 0.47-0.58 (0.50-0.57 with
+    # --no-filter): one fold of six test trials is noisy, so the bar sits below that range
+    assert report["summary"]["accuracy_mean"] > 0.45
     assert len(report["channel_importance"]["accuracy_drop"]) == 62
     for name in ("report.md", "fold_accuracy.png", "confusion.png", "training_curves.png",
                  "channel_importance.png"):
