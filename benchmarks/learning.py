@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from eegmmidb import DATA, TASKS, load_run
 
+from models.preprocessing import FilterSpec
 from offline_training.baseline import CSPLDA, bandpass_fft
 from offline_training.config import TrainConfig
 from offline_training.train import fit, predict
@@ -60,6 +61,17 @@ RECIPES: dict[str, dict] = {
     | _STEPS,
     "J paper + 200 steps, stride 0.25": {"loss": "joint", "balance": "none"} | _SMALL
     | _STEPS,
+    "K D at the paper's size 64/320": {"loss": "joint", "balance": "gradnorm"} | _STEPS,
+    "L contrastive then head, 200 steps": {"loss": "contrastive", "head_epochs": 20}
+    | _SMALL | _STEPS,
+    "M D + weight decay 0.05": {"loss": "joint", "balance": "gradnorm",
+                                "weight_decay": 0.05} | _SMALL | _STEPS,
+    "N E + weight decay 0.05": {"loss": "ce", "weight_decay": 0.05} | _SMALL | _STEPS,
+    "P D without overlap (stride 1 s)": {"loss": "joint", "balance": "gradnorm",
+                                         "min_steps": 200} | _SMALL,
+    "Q E without overlap (stride 1 s)": {"loss": "ce", "min_steps": 200} | _SMALL,
+    "O D, 400 steps": {"loss": "joint", "balance": "gradnorm", "min_steps": 400,
+                       "stride_seconds": 0.25} | _SMALL,
 }
 
 
@@ -165,6 +177,19 @@ def _band(sw: SessionWindows, sfreq: float, band: list[float]) -> SessionWindows
     return dataclasses.replace(sw, x=x)
 
 
+def _whiten(train: SessionWindows, others: list[SessionWindows]) -> list[SessionWindows]:
+    """Spatial whitening by the training windows' mean covariance (Euclidean alignment):
+    every window becomes ``R^(-1/2) x`` with ``R`` the mean of ``x x^T / T`` over training
+    windows only (test windows are transformed with the training matrix)."""
+    x = train.x.astype(np.float64)
+    x = x - x.mean(axis=2, keepdims=True)
+    cov = np.einsum("nct,ndt->cd", x, x) / (x.shape[0] * x.shape[2])
+    vals, vecs = np.linalg.eigh(cov)
+    w = (vecs / np.sqrt(np.maximum(vals, vals.max() * 1e-6))) @ vecs.T
+    return [dataclasses.replace(sw, x=np.einsum("cd,ndt->nct", w, sw.x).astype(np.float32))
+            for sw in others]
+
+
 def main_real(args: argparse.Namespace) -> None:
     if not DATA.is_dir():
         print(f"real EEG not available at {DATA}; nothing to do")
@@ -175,21 +200,34 @@ def main_real(args: argparse.Namespace) -> None:
     overrides = {"epochs": args.epochs, "hidden_dims": args.hidden, "output_dims": args.output,
                  "stride_seconds": args.stride, "min_steps": args.min_steps}
     overrides = {k: v for k, v in overrides.items() if v is not None}
+    filters = (FilterSpec(args.filter[0], args.filter[1], notch=None) if args.filter
+               else None)
+    if args.band:
+        what = f"every window band-passed {args.band[0]:g}-{args.band[1]:g} Hz (FFT mask)"
+    elif filters:
+        what = (f"each run filtered causally {filters.l_freq:g}-{filters.h_freq:g} Hz "
+                f"(Butterworth order {filters.order}, the live chain) before cutting")
+    else:
+        what = "raw input (no filter)"
+    if args.whiten:
+        what += "; windows whitened by the training run's mean spatial covariance"
     print(f"Real EEG (PhysioNet eegmmidb S001, 64 ch, 160 Hz), within-subject, train on one run, "
           f"test on another (split by trials); 1-s windows; seeds {args.seeds}; "
-          f"overrides {overrides}"
-          + (f"; every window band-passed {args.band[0]:g}-{args.band[1]:g} Hz" if args.band
-             else "; raw input (no filter)"))
+          f"overrides {overrides}; {what}")
     for task in tasks:
         for k in args.classes:
-            test, sfreq, _ = load_run(task.test, k, stride_s=1.0)
+            test, sfreq, _ = load_run(task.test, k, stride_s=1.0, filters=filters)
             runs = {}
             for stride in {RECIPES[n].get("stride_seconds", args.stride or 1.0)
                            for n in args.recipes} | {1.0}:
-                runs[stride] = load_run(task.train, k, stride_s=stride)[0]
+                runs[stride] = load_run(task.train, k, stride_s=stride, filters=filters)[0]
             if args.band:
                 test = _band(test, sfreq, args.band)
                 runs = {s: _band(r, sfreq, args.band) for s, r in runs.items()}
+            if args.whiten:
+                base_train = runs[1.0]
+                test = _whiten(base_train, [test])[0]
+                runs = dict(zip(runs, _whiten(base_train, list(runs.values())), strict=True))
             train = runs[1.0]
             csp = CSPLDA(sfreq).fit(train.x, train.y)
             base_acc = float((csp.predict(test.x) == test.y).mean())
@@ -220,6 +258,11 @@ def main() -> None:
     p.add_argument("--band", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
                    help="band-pass every window (FFT mask, Hz) before training and testing, "
                         "as the CSP + LDA baseline does")
+    p.add_argument("--filter", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
+                   help="filter each whole run causally (the live app's Butterworth chain, Hz) "
+                        "before cutting windows")
+    p.add_argument("--whiten", action="store_true",
+                   help="whiten every window by the training windows' mean spatial covariance")
     p.add_argument("--only", nargs="+", default=None,
                    help="only the tasks whose name contains one of these, e.g. R06->R10")
     p.add_argument("--epochs", type=int, default=None)
