@@ -148,6 +148,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "+ shrinkage LDA)")
     p.add_argument("--export", type=Path, default=None,
                    help="after evaluation, train on all selected data and write a model file")
+    pre = p.add_argument_group("starting from a pretrained model")
+    pre.add_argument("--init", type=Path, metavar="MODEL",
+                     help="start every fold from this model file: its channels (the data's "
+                          "are mapped onto them as the live app maps a stream), rate, window "
+                          "and filter chain; its head when the classes are its own, else a new "
+                          "one. The report compares it as it is, fine-tuned and from scratch")
+    pre.add_argument("--freeze-encoder", action="store_true",
+                     help="with --init: train the classifier head only")
+    pre.add_argument("--no-scratch", dest="scratch", action="store_false",
+                     help="with --init: skip the from-scratch comparison (half the time)")
     p.add_argument("--fresh", action="store_true", help="ignore finished folds in --out")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="only warnings and errors: no progress bars, no summary lines")
@@ -175,6 +185,14 @@ def main(argv: list[str] | None = None) -> int:
     from offline_training.run import run
     from offline_training.seed import SeedFormatError
 
+    if cfg.init is not None:
+        from offline_training.pretrained import Pretrained
+
+        try:
+            Pretrained.read(cfg.init)
+        except ModelFileError as exc:
+            print(f"sicleer-train: error: --init: {exc}", file=sys.stderr)
+            return ExitCode.BAD_INPUT
     try:
         with on_stop_signals(raise_interrupted):  # SIGTERM and SIGHUP stop it like Ctrl-C
             check_data(cfg)  # before any training: every file read and checked
@@ -203,6 +221,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{cfg.protocol}: accuracy {100 * s['accuracy_mean']:.2f} +/- "
               f"{100 * s['accuracy_std']:.2f} % over {s['n_folds']} fold(s)"
               + (" [SYNTHETIC DATA]" if report["data"]["synthetic"] else ""))
+        for key, what in (("pretrained", f"--init {cfg.init.name if cfg.init else ''} as it is"),
+                          ("scratch", "trained from scratch")):
+            block = s.get(key)
+            if block and "accuracy_mean" in block:
+                print(f"{cfg.protocol}: {what} {100 * block['accuracy_mean']:.2f} +/- "
+                      f"{100 * block['accuracy_std']:.2f} %")
+            elif block:
+                print(f"{cfg.protocol}: {what}: not applicable, {block['skipped']}")
         if s.get("baseline"):
             b = s["baseline"]
             print(f"{cfg.protocol}: CSP + LDA on the same windows {100 * b['accuracy_mean']:.2f}"

@@ -88,6 +88,10 @@ class TrainConfig:
         l_freq, h_freq: band-pass edges (Hz), None leaves that side open.
         notch: mains notch (Hz) or None.
         filter_order: Butterworth order per band-pass edge.
+        init: start every fold from this model file (:mod:`offline_training.pretrained`): its
+            channels, rate, window and filter chain; its head when the classes are its own.
+        freeze_encoder: with ``init``, train the classifier head only.
+        scratch: with ``init``, also train each fold from scratch (the report's comparison).
     """
 
     data: Path | Sequence[Path]
@@ -130,12 +134,16 @@ class TrainConfig:
     h_freq: float | None = _FILTERS.h_freq
     notch: float | None = _FILTERS.notch
     filter_order: int = _FILTERS.order
+    init: Path | None = None
+    freeze_encoder: bool = False
+    scratch: bool = True
 
     def __post_init__(self) -> None:
         paths = [self.data] if isinstance(self.data, str | os.PathLike) else list(self.data)
         self.data = tuple(Path(p) for p in paths)
         self.out = Path(self.out)
         self.export = Path(self.export) if self.export is not None else None
+        self.init = Path(self.init) if self.init is not None else None
         if self.labels is not None:
             from offline_training.recordings.labels import parse_label_map
 
@@ -173,6 +181,8 @@ class TrainConfig:
             (self.lambda_ce >= 0, "lambda must be >= 0"),
             (0 <= self.alpha <= 1, "alpha must be in [0, 1]"),
             (self.occlusion_windows >= 0, "occlusion_windows must be >= 0"),
+            (self.init is not None or not self.freeze_encoder,
+             "--freeze-encoder needs --init MODEL (the encoder to keep)"),
         ]
         for ok, message in checks:
             if not ok:
@@ -209,15 +219,17 @@ class TrainConfig:
                 "loss", "lambda_ce", "balance", "balance_every", "alpha", "mask", "min_steps",
                 "val_trials", "patience", "weight_decay", "dropout", "hidden_dims",
                 "output_dims", "seed", "occlusion_windows", "baseline", "labels",
-                "marker_stream", "subject", "sfreq", "train_fraction")
+                "marker_stream", "subject", "sfreq", "train_fraction", "freeze_encoder",
+                "scratch")
         filters = self.filters.to_dict() if self.filters is not None else None
         return ({k: getattr(self, k) for k in keys}
-                | {"stride_seconds": self.stride, "filters": filters})
+                | {"stride_seconds": self.stride, "filters": filters,
+                   "init": str(self.init) if self.init is not None else None})
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable view (paths as strings)."""
         d = asdict(self)
-        for k in ("out", "export"):
+        for k in ("out", "export", "init"):
             d[k] = str(d[k]) if d[k] is not None else None
         d["data"] = [str(p) for p in self.paths]
         d["stride_seconds"] = self.stride

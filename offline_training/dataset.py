@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from models.eeg.labels import normalize_label
 from models.preprocessing import FilterSpec
 from offline_training.config import TrainConfig
 from offline_training.data import SessionStore, WindowStore, check_sessions, is_synthetic
+from offline_training.pretrained import Pretrained
 from offline_training.protocols import DEFAULT_TRAIN_FRACTION, Session
 from offline_training.recording_data import load_recordings
 from offline_training.seed import (
@@ -47,6 +49,7 @@ class TrainingData:
             :class:`~offline_training.recording_data.RecordingPlan`).
         trials: recordings: provenance of every kept trial.
         notes: what was left out or clipped.
+        pretrained: the ``--init`` model file every fold starts from, or None.
     """
 
     kind: str
@@ -64,6 +67,7 @@ class TrainingData:
     recordings: list[dict[str, Any]] = field(default_factory=list)
     trials: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    pretrained: Pretrained | None = None
 
     def describe(self) -> dict[str, Any]:
         """The report's ``data`` block."""
@@ -75,6 +79,7 @@ class TrainingData:
                               "filters": self.filters.to_dict() if self.filters else None},
             "label_map": dict(self.label_map), "recordings": list(self.recordings),
             "notes": list(self.notes),
+            "init": self.pretrained.describe() if self.pretrained is not None else None,
         }
 
 
@@ -98,9 +103,24 @@ def _refuse(cfg: TrainConfig, options: dict[str, bool], kind: str) -> None:
 
 
 def _seed_chain(cfg: TrainConfig) -> SignalChain | None:
+    if cfg.init is not None:
+        pre = _seed_pretrained(cfg)
+        return SignalChain(pre.sfreq, pre.filters)
     if cfg.filters is None and (cfg.sfreq is None or cfg.sfreq == SEED_SFREQ):
         return None
     return SignalChain(float(cfg.sfreq or SEED_SFREQ), cfg.filters)
+
+
+def _seed_pretrained(cfg: TrainConfig) -> Pretrained:
+    """The ``--init`` model for SEED sessions: it must take SEED's 62 channels as they are."""
+    assert cfg.init is not None
+    pre = Pretrained.read(cfg.init)
+    pre.check_options(cfg.sfreq, cfg.window_seconds, cfg.filters)
+    if [normalize_label(c) for c in pre.channels] != [normalize_label(c) for c in SEED_CHANNELS]:
+        raise ValueError(f"--init {pre.path.name} has {len(pre.channels)} channels "
+                         f"({', '.join(pre.channels[:6])}...), not SEED's 62 in SEED's order; "
+                         "a SEED folder can only fine-tune a model made on SEED's montage")
+    return pre
 
 
 def _seed_data(cfg: TrainConfig, sources: DataSources) -> TrainingData:
@@ -147,9 +167,10 @@ def load_data(cfg: TrainConfig) -> TrainingData:
             the reverse, no session selected, filters impossible at the model's rate).
     """
     sources = resolve_sources(cfg.paths)
-    if sources.kind == "seed":
-        return _seed_data(cfg, sources)
-    return _recording_data(cfg, sources)
+    data = _seed_data(cfg, sources) if sources.kind == "seed" else _recording_data(cfg, sources)
+    if cfg.init is not None:
+        data.pretrained = Pretrained.read(cfg.init)
+    return data
 
 
 def check_data(cfg: TrainConfig) -> TrainingData:

@@ -10,6 +10,8 @@ Every recording given to ``sicleer-train`` becomes one session of the protocols
 - **Montage**: the model's channels are the EEG channels that every recording has (compared
   with :func:`models.eeg.labels.normalize_label`, so ``Fp1`` and ``FP1`` are one channel),
   named and ordered as in the first recording; the channels left out are listed in a note.
+  Starting from a model file (``--init``), the model's channels instead, each recording mapped
+  onto them as the live app maps a stream (:mod:`offline_training.pretrained`).
 - **Signal chain**: each whole recording is resampled to the model's rate and filtered, in
   time order (:class:`~offline_training.signal_chain.SignalChain`); a trial's span moves by the
   resampler's delay, starts no earlier than the end of the warm-up (a trial starting inside
@@ -35,11 +37,13 @@ from typing import Any
 
 import numpy as np
 
+from bci_app.signal.channel_map import ChannelMap, ChannelMappingError, build_channel_map
 from models.eeg.labels import normalize_label
 from models.eeg.markers import TRIAL_MARKER
 from models.metadata import BOUNDS
 from offline_training.config import TrainConfig
 from offline_training.data import SessionStore
+from offline_training.pretrained import Pretrained
 from offline_training.recordings import Recording, RecordingError, parse_label_map, read_recording
 from offline_training.signal_chain import SignalChain
 from offline_training.windows import SessionWindows, window_starts
@@ -148,7 +152,8 @@ def _signature(cfg: TrainConfig, paths: list[Path]) -> str:
     options = {k: getattr(cfg, k) for k in ("labels", "marker_stream", "subject", "sfreq",
                                             "window_seconds")}
     options |= {"stride": cfg.stride,
-                "filters": cfg.filters.to_dict() if cfg.filters is not None else None}
+                "filters": cfg.filters.to_dict() if cfg.filters is not None else None,
+                "init": _pretrained(cfg).digest if cfg.init is not None else None}
     text = json.dumps({"files": files, "options": options}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -180,6 +185,30 @@ def load_recordings(cfg: TrainConfig, paths: list[Path]) -> tuple[RecordingPlan,
         tmp.write_text(plan.to_json())
         tmp.replace(plan_path)  # written last: a complete plan means complete windows
     return plan, RecordingStore(folder, plan)
+
+
+def _pretrained(cfg: TrainConfig) -> Pretrained:
+    """The ``--init`` model file's header, checked against the options."""
+    assert cfg.init is not None
+    pre = Pretrained.read(cfg.init)
+    pre.check_options(cfg.sfreq, cfg.window_seconds, cfg.filters)
+    return pre
+
+
+def _channel_maps(recordings: list[Recording], pre: Pretrained,
+                  notes: list[str]) -> list[ChannelMap]:
+    """Each recording's live channel map onto the model's channels (all checked first)."""
+    maps = []
+    for rec in recordings:
+        try:
+            cmap = build_channel_map(rec.ch_names, pre.channels)
+        except ChannelMappingError as exc:
+            raise RecordingError(f"{rec.path}: does not fit --init {pre.path.name}: "
+                                 f"{exc}") from None
+        if cmap.interpolated or cmap.ignored:
+            notes.append(f"{rec.path}: {cmap.summary()}")
+        maps.append(cmap)
+    return maps
 
 
 def _read(cfg: TrainConfig, path: Path) -> Recording:
@@ -270,20 +299,27 @@ def _prepare(cfg: TrainConfig, paths: list[Path], folder: Path) -> RecordingPlan
     recordings = [_read(cfg, p) for p in paths]
     notes = [f"{r.path}: {n}" for r in recordings for n in r.notes]
     classes = _classes(cfg, recordings)
-    channels, rows = _montage(recordings, notes)
-    sfreq = float(cfg.sfreq or recordings[0].sfreq)
+    if cfg.init is not None:
+        pre = _pretrained(cfg)
+        channels, sfreq, filters = pre.channels, pre.sfreq, pre.filters
+        maps = _channel_maps(recordings, pre, notes)
+        inputs = [lambda r, m=m: m.apply(r.data.T).T.astype(np.float32) for m in maps]
+    else:
+        channels, rows = _montage(recordings, notes)
+        sfreq, filters = float(cfg.sfreq or recordings[0].sfreq), cfg.filters
+        inputs = [lambda r, p=p: r.data[p] for p in rows]
     low, high = BOUNDS["sfreq"]
     if not low <= sfreq <= high:
         raise ValueError(f"{recordings[0].path}: its rate, {sfreq:g} Hz, is outside the "
                          f"{low:g}-{high:g} Hz a model can have; give --sfreq")
-    chain = SignalChain(sfreq, cfg.filters)
+    chain = SignalChain(sfreq, filters)
     window, stride = round(cfg.window_seconds * sfreq), round(cfg.stride * sfreq)
     folder.mkdir(parents=True, exist_ok=True)
     plan = RecordingPlan([], channels, sfreq, window, stride, classes, chain.to_dict(),
                          label_map=dict(parse_label_map(cfg.labels).entries) if cfg.labels
                          else {}, notes=notes)
-    for rec, picks, key in zip(recordings, rows, _keys(recordings), strict=True):
-        done = chain.apply(rec.data[picks], rec.sfreq)
+    for rec, key, model_input in zip(recordings, _keys(recordings), inputs, strict=True):
+        done = chain.apply(model_input(rec), rec.sfreq)
         sw, kept = _cut(rec, done, chain, classes, window, stride, plan.notes)
         for suffix, arr in ((".x.npy", sw.x), (".y.npy", sw.y), (".trial.npy", sw.trial)):
             np.save(folder / f"{key}{suffix}", arr)

@@ -147,6 +147,14 @@ def summarise_folds(folds: list[dict[str, Any]]) -> dict[str, Any]:
         b_mean, b_std = _mean_std([b.get("accuracy") for b in baselines])
         out["baseline"] = {"name": baselines[0].get("name", "baseline"),
                            "accuracy_mean": b_mean, "accuracy_std": b_std}
+    for key in ("pretrained", "scratch"):  # --init's comparison rows
+        rows = [f.get(key) for f in folds]
+        if all(r and "accuracy" in r for r in rows):
+            mean, std = _mean_std([r["accuracy"] for r in rows])
+            out[key] = {"accuracy_mean": mean, "accuracy_std": std}
+        elif any(rows):
+            out[key] = {"skipped": next((r.get("skipped") for r in rows
+                                         if r and r.get("skipped")), "not in every fold")}
     return out
 
 
@@ -273,6 +281,36 @@ def _folds_section(folds: Sequence[dict[str, Any]], summary: dict[str, Any],
               *(["CSP + LDA (%)"] if has_base else []), "step kept", "encoder",
               "train windows", "test windows"]
     return [*lines, *_table(header, rows), ""]
+
+
+def _init_section(report: dict[str, Any], summary: dict[str, Any], protocol: str) -> list[str]:
+    """With ``--init``: the pretrained model as it is, fine-tuned, and from scratch, on the
+    same test trials (and the classical baseline): whether calibrating pays."""
+    init = (report.get("data") or {}).get("init")
+    if not init:
+        return []
+    config = report.get("config") or {}
+    tuned = ("fine-tuned, head only (--freeze-encoder)" if config.get("freeze_encoder")
+             else "fine-tuned (encoder and head)")
+
+    def row(name: str, block: dict[str, Any] | None) -> list[str]:
+        if not block:
+            return [name, "not run", ""]
+        if "skipped" in block:
+            return [name, "-", f"not applicable: {block['skipped']}"]
+        return [name, f"{_pct(block.get('accuracy_mean'))} ± {_pct(block.get('accuracy_std'))}",
+                ""]
+
+    rows = [row(f"pretrained {Path(init['path']).name} as it is", summary.get("pretrained")),
+            row(tuned, summary),
+            row("trained from scratch", summary.get("scratch"))]
+    if summary.get("baseline"):
+        rows.append(row("CSP + LDA", summary["baseline"]))
+    return [f"## Starting from a pretrained model ({protocol})", "",
+            f"Every fold started from `{init['path']}` ({init['n_channels']} channels, "
+            f"{init['sfreq']:g} Hz, classes {', '.join(init['class_names'])}); the rows share "
+            "the folds' test trials (mean ± std over folds, %).", "",
+            *_table(["model", "accuracy (%)", "note"], rows), ""]
 
 
 def _subjects_section(summary: dict[str, Any], protocol: str = "") -> list[str]:
@@ -406,6 +444,7 @@ def _markdown(report: dict[str, Any], out_dir: Path, figures: Sequence[Path] | N
         *_header_section(report, protocol),
         *_config_section(config),
         *_folds_section(folds, summary, protocol, len(report.get("class_names") or [])),
+        *_init_section(report, summary, protocol),
         *_subjects_section(summary, protocol),
         *_published_section(protocol, summary, report.get("data")),
         *_confusion_section(summary, report.get("class_names") or []),

@@ -6,6 +6,7 @@ everything below works on their sessions, windows, channels, rate and classes al
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import multiprocessing
@@ -21,11 +22,13 @@ from tqdm.auto import tqdm
 from models.device import device_name, resolve_device
 from models.io import save_model
 from models.metadata import LossRecipe, ModelMetadata, Preprocessing, Provenance
+from models.preprocessing import Normalisation
 from offline_training.baseline import CSPLDA
 from offline_training.config import TrainConfig
 from offline_training.data import WindowStore
 from offline_training.dataset import TrainingData, load_data, select_sessions
 from offline_training.evaluate import accuracy, confusion, macro_f1, occlusion_importance
+from offline_training.pretrained import Pretrained
 from offline_training.protocols import Fold, all_trials, make_folds
 from offline_training.train import fit, predict
 from offline_training.windows import WindowPool, fit_normalisation
@@ -119,8 +122,10 @@ def run_fold(fold: Fold, data: TrainingData, cfg: TrainConfig, device: torch.dev
         raise ValueError(f"fold {fold.name}: empty split ({len(train_pool)} train, "
                          f"{len(test_pool)} test windows); are the trials shorter than a window?")
     norm = fit_normalisation(train_pool)
+    pre = data.pretrained
+    init, head_kept = pre.network(data.class_names, device) if pre is not None else (None, False)
     net, history, seen = fit(train_pool, norm, cfg, device, seed, desc=fold.name,
-                             n_classes=n_classes)
+                             n_classes=n_classes, init=init)
     train_seconds = time.perf_counter() - t0
     probs = predict(net, test_pool, norm, device)
     cm = confusion(test_pool.y, probs.argmax(1), n_classes)
@@ -132,9 +137,12 @@ def run_fold(fold: Fold, data: TrainingData, cfg: TrainConfig, device: torch.dev
         "accuracy": accuracy(cm), "macro_f1": macro_f1(cm), "confusion": cm.tolist(),
         "n_train": len(train_pool), "n_test": len(test_pool),
         "history": history.to_dict(), "best_step": history.best_step, "windows_trained": seen,
-        "encoder": list(cfg.encoder_dims(len(train_pool))),
+        "encoder": [net.cfg.hidden_dims, net.cfg.output_dims],
         "train_seconds": train_seconds, "fingerprint": cfg.fingerprint(),
     }
+    if pre is not None:
+        entry |= _init_rows(pre, head_kept, fold, data, cfg, device, seed, train_pool, test_pool,
+                            norm)
     if cfg.baseline == "csp-lda":
         entry["baseline"] = baseline_scores(train_pool, test_pool, data.sfreq, n_classes)
     if cfg.occlusion_windows:
@@ -146,6 +154,36 @@ def run_fold(fold: Fold, data: TrainingData, cfg: TrainConfig, device: torch.dev
         entry["channel_importance"] = drop.tolist()
     entry["seconds"] = time.perf_counter() - t0
     return entry
+
+
+def _scores(pool: WindowPool, probs: np.ndarray, n_classes: int) -> dict[str, Any]:
+    cm = confusion(pool.y, probs.argmax(1), n_classes)
+    return {"accuracy": accuracy(cm), "macro_f1": macro_f1(cm), "confusion": cm.tolist()}
+
+
+def _init_rows(pre: Pretrained, head_kept: bool, fold: Fold, data: TrainingData,
+               cfg: TrainConfig, device: torch.device, seed: int, train_pool: WindowPool,
+               test_pool: WindowPool, norm: Normalisation) -> dict[str, Any]:
+    """The comparison that tells a lab whether to calibrate, on the fold's test trials: the
+    pretrained model as it is (when its classes are the data's), and trained from scratch."""
+    n_classes = len(data.class_names)
+    out: dict[str, Any] = {"init": {"path": str(pre.path), "digest": pre.digest,
+                                    "head_kept": head_kept,
+                                    "frozen_encoder": cfg.freeze_encoder}}
+    if pre.same_classes(data.class_names):
+        net, own_norm = pre.as_is(device)
+        out["pretrained"] = _scores(test_pool, predict(net, test_pool, own_norm, device),
+                                    n_classes)
+    else:
+        out["pretrained"] = {"skipped": f"its classes ({', '.join(pre.class_names)}) are not "
+                                        f"the data's ({', '.join(data.class_names)})"}
+    if cfg.scratch:
+        plain = dataclasses.replace(cfg, init=None, freeze_encoder=False)
+        net, _, _ = fit(train_pool, norm, plain, device, seed, desc=f"{fold.name} scratch",
+                        n_classes=n_classes)
+        out["scratch"] = _scores(test_pool, predict(net, test_pool, norm, device), n_classes)
+        out["scratch"]["encoder"] = [net.cfg.hidden_dims, net.cfg.output_dims]
+    return out
 
 
 def baseline_scores(train: WindowPool, test: WindowPool, sfreq: float,
@@ -197,8 +235,10 @@ def export_model(cfg: TrainConfig, data: TrainingData, device: torch.device,
                             store.chain)
     pool = store.pool([(s, all_trials(s)) for s in data.sessions])
     norm = fit_normalisation(pool)
+    pre = data.pretrained
+    init = pre.network(data.class_names, device)[0] if pre is not None else None
     net, history, _ = fit(pool, norm, cfg, device, cfg.seed, desc="export",
-                          n_classes=len(data.class_names))
+                          n_classes=len(data.class_names), init=init)
     meta = ModelMetadata(
         config=net.cfg, channel_names=list(data.channels), sfreq=data.sfreq,
         window_samples=data.window, preprocessing=Preprocessing(norm, data.filters),

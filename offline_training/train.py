@@ -234,8 +234,10 @@ def _train_phase(net: SICLEER, pool: WindowPool, norm: Normalisation, cfg: Train
 
 def fit(pool: WindowPool, norm: Normalisation, cfg: TrainConfig, device: torch.device,
         seed: int, desc: str = "train", n_classes: int = 3,
-        on_epoch: EpochCallback | None = None) -> tuple[SICLEER, History, int]:
-    """Train a fresh network on ``pool``.
+        on_epoch: EpochCallback | None = None,
+        init: SICLEER | None = None) -> tuple[SICLEER, History, int]:
+    """Train a fresh network on ``pool``, or go on training ``init`` (a pretrained network
+    for ``n_classes`` classes, on ``device``; ``cfg.freeze_encoder``: its head only).
 
     With ``cfg.val_trials``, the last ``val_trials`` training trials of each class are held
     out (:meth:`WindowPool.split_trials`) to choose the step; the test trials are never seen.
@@ -247,15 +249,21 @@ def fit(pool: WindowPool, norm: Normalisation, cfg: TrainConfig, device: torch.d
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     n_ch = pool.shape[0]
-    hidden, output = cfg.encoder_dims(len(pool))
-    net = SICLEER(ModelConfig(n_channels=n_ch, hidden_dims=hidden,
-                              output_dims=output, repr_dropout=cfg.dropout,
-                              n_classes=n_classes)).to(device)
+    if init is not None:
+        net = init.to(device)
+    else:
+        hidden, output = cfg.encoder_dims(len(pool))
+        net = SICLEER(ModelConfig(n_channels=n_ch, hidden_dims=hidden,
+                                  output_dims=output, repr_dropout=cfg.dropout,
+                                  n_classes=n_classes)).to(device)
     val = None
     if cfg.val_trials:
         pool, val = pool.split_trials(cfg.val_trials)
     history = History()
-    if cfg.loss == "contrastive":
+    if init is not None and cfg.freeze_encoder:
+        seen = _train_phase(net, pool, norm, cfg, device, rng, cfg.epochs, "head", history,
+                            f"{desc} head", val=val, on_epoch=on_epoch)
+    elif cfg.loss == "contrastive":
         seen = _train_phase(net, pool, norm, cfg, device, rng, cfg.epochs, "contrastive",
                             history, f"{desc} encoder")
         steps = history.step[-1] if history.step else 0

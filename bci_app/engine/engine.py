@@ -32,6 +32,7 @@ from mne_lsl.lsl import local_clock
 from bci_app.engine.config import EngineConfig
 from bci_app.engine.features import ProbabilitySmoother, WindowFeatures
 from bci_app.engine.state import EngineState, EngineStatus, StreamLink, WindowResult
+from bci_app.engine.window_check import check_window
 from bci_app.lsl.markers import MarkerListener, MarkerTracker, find_marker_stream
 from bci_app.lsl.outlet import PredictionOutlet
 from bci_app.lsl.reader import InletReader
@@ -46,7 +47,7 @@ from bci_app.lsl.streams import (
 from bci_app.session.log import SessionLog
 from bci_app.session.stats import SummaryStats
 from bci_app.session.summary import write_summary
-from bci_app.signal.channel_map import ChannelMappingError, ChannelRepair
+from bci_app.signal.channel_map import ChannelRepair
 from bci_app.signal.clock import ClockJump, StreamClock
 from bci_app.signal.filters import make_live_filter
 from bci_app.signal.pipeline import LivePipeline
@@ -136,6 +137,7 @@ class Engine:
         self._repair: ChannelRepair | None = None
         self._stream: InletReader | None = None
         self._desc: StreamDescription | None = None
+        self._replay: dict[str, Any] | None = None  # the stream's desc/replay, when a replay
         self._streams_seen: list[StreamDescription] = []
         self._generation = 0  # bumped whenever the engine's inlet is replaced
         self._markers: MarkerListener | None = None
@@ -280,12 +282,13 @@ class Engine:
         missing while it was gone are counted from the timestamps.
         """
         cmap = pipeline.channel_map
-        self._warm_samples = math.ceil(pipeline.warmup_seconds * self.sfreq) + self.window
+        self._warm_samples = pipeline.warmup_samples + self.window
         repair = ChannelRepair(cmap)
         with self._cond:
             self._generation += 1
             generation = self._generation
             self._pipeline, self._stream, self._desc = pipeline, stream, desc
+            self._replay = stream.replay_info()
             if self._clock is None or self._clock.sfreq != desc.sfreq:
                 self._clock = StreamClock(desc.sfreq)
             self._repair = repair
@@ -457,18 +460,15 @@ class Engine:
             win = self._ring.window(end, self.window)
             jump_start, jump_end = self._jump_span
             quality, repair = self._quality, self._repair
+            segment_start = self._pipeline.segment_start if self._pipeline else None
         newest = float(win.times[-1])
-        if quality.update(win.raw, win.data, win.flags, newest):
+        checked = check_window(win, quality, repair)
+        if checked.changed:
             self._log_bad_channels(quality)
-        bad = quality.current
-        data = win.data
-        if bad:
-            try:
-                data = repair.apply(win.data, frozenset(bad))
-            except ChannelMappingError as exc:
-                self._refuse(f"{exc}: {quality.describe()}",
-                             invalid=any(p.problem.invalid for p in bad.values()))
-                return
+        if checked.data is None:
+            self._refuse(checked.refusal, invalid=checked.invalid)
+            return
+        bad, data = checked.bad, checked.data
         t0 = time.perf_counter()
         probs = self.model.predict_proba(data[None])[0]
         inference_ms = (time.perf_counter() - t0) * 1e3
@@ -485,7 +485,7 @@ class Engine:
         bad_names = tuple(self.channel_names[r] for r in bad)
         result = WindowResult(newest, probs, smoothed, int(probs.argmax()), truth,
                               latency_ms, inference_ms, feats.band_power, feats.faa, feats.topo,
-                              skipped, bad_names)
+                              skipped, bad_names, segment_start)
         self.stats.add_window(latency_ms, inference_ms, result.predicted, truth, bad_names)
         if self._outlet is not None:
             self._outlet.push(probs, result.lsl_time)
@@ -603,6 +603,8 @@ class Engine:
         """The end-of-session summary (also written to ``config.summary``)."""
         out = self.stats.to_dict(device=self._device_name)
         out["stream"] = self._desc.to_dict() if self._desc is not None else None
+        if out["stream"] is not None:
+            out["stream"]["replay"] = self._replay
         out["model"] = {"path": str(self.config.model), "synthetic": self.meta.synthetic,
                         "channels": len(self.channel_names), "sfreq": self.sfreq,
                         "window_samples": self.window, "classes": list(self.class_names)}

@@ -114,6 +114,8 @@ class WindowResult:
         topo: (n_channels, 5) log10 band power of every model channel.
         skipped: windows skipped just before this one (engine behind).
         bad_channels: model channels interpolated in this window because they were bad.
+        segment_start: LSL time of the first sample the filters have run on without a restart
+            (:attr:`bci_app.signal.pipeline.LivePipeline.segment_start`), or None.
     """
 
     lsl_time: float
@@ -128,3 +130,4 @@ class WindowResult:
     topo: np.ndarray
     skipped: int = 0
     bad_channels: tuple[str, ...] = ()
+    segment_start: float | None = None

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from mne_lsl.lsl import StreamInlet
 
+from bci_app.lsl.protocol import REPLAY_DESC
 from bci_app.lsl.streams import StreamDescription, resolve_info
 
 __all__ = ["ChunkCallback", "InletReader", "StreamNotFoundError"]
@@ -85,6 +86,18 @@ class InletReader:
     def channel_units(self) -> Any:
         """Channel units as ``StreamInfo.get_channel_units`` gives them (None when absent)."""
         return self.sinfo.get_channel_units()
+
+    def replay_info(self) -> dict[str, Any] | None:
+        """``{"file": name, "t0": LSL s}`` when the stream is a replay that says where its
+        timestamps count from (:data:`bci_app.lsl.protocol.REPLAY_DESC`), else None."""
+        node = self.sinfo.desc.child(REPLAY_DESC)
+        if node.empty():
+            return None
+        try:
+            t0 = float(node.child_value("t0"))
+        except ValueError:
+            return None
+        return {"file": node.child_value("file"), "t0": t0}
 
     def start(self, callback: ChunkCallback) -> InletReader:
         """Start the reading thread (returns at once); ``callback`` receives each chunk in

@@ -13,7 +13,8 @@ Two outlets are opened:
 Timing: a chunk of ``n`` samples is pushed with the LSL time ``t_last`` of its last sample and
 liblsl gives sample ``k`` of the chunk ``t_last - (n - 1 - k) / sfreq``; sample ``i`` of the
 first pass is stamped ``t_start + (i + 1) / sfreq``, ``t_start`` being
-:func:`~mne_lsl.lsl.local_clock` when streaming starts. Each chunk is pushed once ``t_last`` is
+:func:`~mne_lsl.lsl.local_clock` when streaming starts (the EEG stream's ``desc/replay/t0``
+says it, see :mod:`bci_app.lsl.protocol`). Each chunk is pushed once ``t_last`` is
 due (paced against these absolute times, so no drift accumulates; a late thread pushes at once),
 so timestamps never lie in the future of the receiver's clock. The last, shorter chunk of the
 file is stamped contiguously. A marker refers to one sample of the recording and is pushed, in
@@ -40,7 +41,14 @@ import numpy as np
 from mne.io.constants import FIFF
 from mne_lsl.lsl import StreamInfo, StreamOutlet, local_clock
 
-from bci_app.lsl.protocol import EEG_TYPE, MARKER_TYPE, WIRE_UNIT, marker_name, marker_source_id
+from bci_app.lsl.protocol import (
+    EEG_TYPE,
+    MARKER_TYPE,
+    REPLAY_DESC,
+    WIRE_UNIT,
+    marker_name,
+    marker_source_id,
+)
 from bci_app.replay.chunks import DEFAULT_NAME, MAX_CHUNK_MS, chunk_size_for, default_source_id
 from bci_app.replay.recording import Marker, MarkerCallback, build_raw
 
@@ -78,7 +86,7 @@ def _is_volt(ch: dict[str, Any]) -> bool:
 def _eeg_stream_info(info: mne.Info, name: str, source_id: str) -> StreamInfo:
     """LSL description of the EEG outlet: type "EEG", float64, MNE's channel labels and types,
     unit "microvolts" on volt channels (other channels keep MNE's unit multiplier code, as a
-    string)."""
+    string). :func:`_set_replay_clock` adds ``desc/replay`` at each start."""
     sinfo = StreamInfo(
         name=name,
         stype=EEG_TYPE,
@@ -91,6 +99,17 @@ def _eeg_stream_info(info: mne.Info, name: str, source_id: str) -> StreamInfo:
     units = [WIRE_UNIT if _is_volt(ch) else str(int(ch["unit_mul"])) for ch in info["chs"]]
     sinfo.set_channel_units(units)
     return sinfo
+
+
+def _set_replay_clock(sinfo: StreamInfo, file: str, t0: float) -> None:
+    """(Re)write ``desc/replay`` of ``sinfo``: the file's name and ``t0``, the LSL time the
+    timestamps count from (:mod:`bci_app.lsl.protocol`). Fast, so it is done at each start."""
+    old = sinfo.desc.child(REPLAY_DESC)
+    if not old.empty():
+        sinfo.desc.remove_child(old)
+    replay = sinfo.desc.append_child(REPLAY_DESC)
+    replay.append_child_value("file", file)
+    replay.append_child_value("t0", repr(float(t0)))
 
 
 def _marker_stream_info(name: str, source_id: str) -> StreamInfo:
@@ -192,9 +211,10 @@ class Replay:
             self._stopping.clear()
             self._ended.clear()
             try:
+                t_start = local_clock()
+                _set_replay_clock(self._sinfo, self._path.name, t_start)
                 self._outlet = StreamOutlet(self._sinfo, self._chunk_size)
                 self._marker_outlet = StreamOutlet(self._marker_sinfo)
-                t_start = local_clock()
                 self._thread = threading.Thread(
                     target=self._run, args=(t_start,), name=f"replay-{self._name}", daemon=True
                 )

@@ -21,7 +21,7 @@ from bci_app.session.files import OutputError, open_new
 from models.eeg.bands import BAND_NAMES
 from models.eeg.regions import REGIONS
 
-__all__ = ["SessionLog"]
+__all__ = ["SessionLog", "class_columns"]
 
 
 def _column(name: str) -> str:
@@ -39,6 +39,12 @@ def _distinct(columns: Sequence[str]) -> list[str]:
             name = f"{c}_{k}"
         out.append(name)
     return out
+
+
+def class_columns(class_names: Sequence[str]) -> list[str]:
+    """The column fragment of each class (``left hand`` -> ``left_hand``), made distinct; the
+    log's probability columns are ``p_<fragment>``."""
+    return _distinct([_column(c) for c in class_names])
 
 
 def _get(row: Any, key: str, default: Any = None) -> Any:
@@ -63,7 +69,9 @@ class SessionLog:
     ``predicted`` (class name), ``truth`` (class name or empty), ``latency_ms``,
     ``inference_ms``, ``<region>_<band>`` (log10 uV^2, regions x bands in order), ``faa``
     (ln alpha F4 - ln alpha F3), ``bad_channels`` (channels interpolated because they were bad,
-    separated by spaces). Numbers are plain decimals; ``nan`` for NaN, empty for None (a
+    separated by spaces), ``segment_start`` (LSL time of the first sample of the filters'
+    unbroken run, s: with ``lsl_time`` it places the window exactly in a recording, for
+    ``sicleer-predict --align-to``). Numbers are plain decimals; ``nan`` for NaN, empty for None (a
     ``latency_ms`` that could not be measured).
 
     An existing file is never overwritten: ``session.csv`` becomes ``session-1.csv`` (see
@@ -93,7 +101,7 @@ class SessionLog:
         self.band_names = tuple(band_names)
         self.regions = tuple(regions)
         self.flush_interval = flush_interval
-        classes = _distinct([_column(c) for c in self.class_names])
+        classes = class_columns(self.class_names)
         self.columns: tuple[str, ...] = (
             "lsl_time",
             *(f"p_{c}" for c in classes),
@@ -105,6 +113,7 @@ class SessionLog:
             *(f"{r}_{b}" for r in self.regions for b in self.band_names),
             "faa",
             "bad_channels",
+            "segment_start",
         )
         self._file, self._path = open_new(Path(path))
         self._writer = csv.writer(self._file, lineterminator="\n")
@@ -162,6 +171,7 @@ class SessionLog:
             cells += self._vector(bands.get(region), len(self.band_names), ".5f")
         cells.append(_num(_get(row, "faa"), ".5f"))
         cells.append(" ".join(_get(row, "bad_channels", ()) or ()))
+        cells.append(_num(_get(row, "segment_start"), ".6f"))
         return cells
 
     def write(self, row: Any) -> None:
@@ -172,7 +182,7 @@ class SessionLog:
                 ``lsl_time`` (s), ``probs`` (K,), ``smoothed`` (K,), ``predicted`` (class
                 index or name), ``truth`` (index, name or None), ``latency_ms``,
                 ``inference_ms``, ``band_power`` ({region: (n_bands,) log10 uV^2}), ``faa``,
-                ``bad_channels`` (names; optional).
+                ``bad_channels`` (names; optional), ``segment_start`` (s; optional).
 
         Raises:
             ValueError: a vector of the wrong length.

@@ -189,7 +189,7 @@ def make_live_filter(
         if not (np.isfinite(h_freq) and h_freq > 0):
             raise ValueError(f"h_freq must be a positive number of Hz, got {h_freq!r}")
         h_max = 0.9 * nyq
-        if h_freq >= h_max:
+        if h_freq > h_max + 1e-9:
             if not clip_h_freq:
                 raise ValueError(
                     f"h_freq={h_freq:g} Hz must be below 0.9 x Nyquist = {h_max:g} Hz "

@@ -7,6 +7,7 @@ the cost (the filters then run on the model's channels at the model's rate only)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -88,11 +89,25 @@ class LivePipeline:
         self._recent_times = np.zeros(0)  # times of recent invalid input rows (s)
         self._recent_flags = np.zeros((0, n_model), np.uint8)  # their model-channel flags
         self._last_good: np.ndarray | None = None
+        self._segment_start: float | None = None
+
+    @property
+    def segment_start(self) -> float | None:
+        """LSL time (s) of the first input sample since the pipeline was made or last reset:
+        where the filters' state starts (None before any sample). A window is reproduced
+        offline by starting the same chain at that sample (``sicleer-predict --align-to``)."""
+        return self._segment_start
 
     @property
     def warmup_seconds(self) -> float:
         """Time for the filters' start-up transient to die out (s)."""
         return self.filter.warmup_seconds() + self.resampler.group_delay
+
+    @property
+    def warmup_samples(self) -> int:
+        """:attr:`warmup_seconds` in model-rate samples, rounded up: the live engine's first
+        window ends this many samples plus one window after the segment's first sample."""
+        return math.ceil(self.warmup_seconds * self.sfreq_out)
 
     def reset(self) -> None:
         """Forget all state (after a gap in the stream)."""
@@ -101,6 +116,7 @@ class LivePipeline:
         self._recent_times = np.zeros(0)
         self._recent_flags = self._recent_flags[:0]
         self._last_good = None
+        self._segment_start = None
 
     def process(self, chunk: np.ndarray, timestamps: np.ndarray) -> Processed:
         """Process one chunk.
@@ -118,6 +134,8 @@ class LivePipeline:
         """
         x = np.asarray(chunk, dtype=np.float64) * self.scale
         ts = np.asarray(timestamps, dtype=np.float64)
+        if self._segment_start is None and ts.size:
+            self._segment_start = float(ts[0])
         flags_in = invalid_flags(x)
         bad_rows = flags_in.any(axis=1)
         if bad_rows.any():

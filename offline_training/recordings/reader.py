@@ -43,7 +43,8 @@ def _supported() -> str:
 
 def read_recording(path: str | os.PathLike[str], labels: LabelMap | None = None, *,
                    marker_stream: str | None = None, subject: str | None = None,
-                   default_subject: str | None = None) -> Recording:
+                   default_subject: str | None = None, require_trials: bool = True,
+                   check_finite: bool = True) -> Recording:
     """Read a lab's labelled EEG recording: continuous EEG plus its labelled trials.
 
     Args:
@@ -56,6 +57,11 @@ def read_recording(path: str | os.PathLike[str], labels: LabelMap | None = None,
         subject: the subject name to record, overriding BIDS and the file's metadata.
         default_subject: the subject when neither ``subject``, BIDS nor the file's metadata
             names one (None: the file stem).
+        require_trials: without a label map, refuse a file that has no labelled trials (False:
+            such a file is read with no trials and a note; a given label map is always
+            checked). Scoring (``sicleer-predict``) needs no labels.
+        check_finite: refuse non-finite samples (False: keep them, as the live app would
+            receive them).
 
     Returns:
         The :class:`Recording`: data (n_eeg_channels, n_samples) float32 in microvolts at
@@ -86,15 +92,23 @@ def read_recording(path: str | os.PathLike[str], labels: LabelMap | None = None,
         from offline_training.recordings.mne_files import read_mne
 
         signals = read_mne(path, bids_root=bids_root)
-    return _assemble(path, signals, labels, subject, default_subject)
+    return _assemble(path, signals, labels, subject, default_subject, require_trials,
+                     check_finite)
 
 
 def _assemble(path: Path, signals: Signals, labels: LabelMap | None,
-              subject: str | None, default_subject: str | None) -> Recording:
-    _check_finite(path, signals)
+              subject: str | None, default_subject: str | None, require_trials: bool = True,
+              check_finite: bool = True) -> Recording:
+    if check_finite:
+        _check_finite(path, signals)
     n_samples = signals.data.shape[1]
-    trials, notes = build_trials(signals.events, labels, sfreq=signals.sfreq,
-                                 data_seconds=n_samples / signals.sfreq, source=str(path))
+    try:
+        trials, notes = build_trials(signals.events, labels, sfreq=signals.sfreq,
+                                     data_seconds=n_samples / signals.sfreq, source=str(path))
+    except RecordingError as exc:
+        if require_trials or labels is not None:
+            raise
+        trials, notes = [], [f"no trials: {str(exc).removeprefix(f'{path}: ')}"]
     entities = entities_of(path)
     recording = Recording(
         path=path, data=signals.data, sfreq=signals.sfreq, ch_names=list(signals.ch_names),

@@ -74,6 +74,7 @@ def test_session_log_header_and_rows(tmp_path: Path) -> None:
         "temporal_gamma",
         "faa",
         "bad_channels",
+        "segment_start",
     ]
     first, second = _read(tmp_path / "session.csv")
     assert float(first["lsl_time"]) == 100.0 and float(second["lsl_time"]) == 100.25
@@ -83,6 +84,7 @@ def test_session_log_header_and_rows(tmp_path: Path) -> None:
     assert float(first["frontal_gamma"]) == 4.0 and float(first["temporal_delta"]) == 10.0
     assert float(first["faa"]) == -0.125
     assert (second["p_negative"], second["faa"]) == ("nan", "")
+    assert first["segment_start"] == ""  # a row without one (the engine's rows have it)
 
 
 def test_session_log_is_flushed_while_open(tmp_path: Path) -> None:

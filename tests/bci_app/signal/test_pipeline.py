@@ -94,3 +94,19 @@ def test_ring_windows_and_overwrite() -> None:
         ring.window(14, 11)
     ring.clear()
     assert ring.window(14, 3).flags.all()
+
+
+def test_segment_start_is_the_first_sample_since_reset() -> None:
+    """What a session log records so that sicleer-predict can restart the chain there."""
+    p = LivePipeline(["C3", "C4"], None, 200.0, ["C3", "C4"], 200.0)
+    assert p.segment_start is None
+    assert p.warmup_samples == int(np.ceil(p.warmup_seconds * 200.0))
+    p.process(np.zeros((0, 2)), np.zeros(0))
+    assert p.segment_start is None  # an empty chunk starts nothing
+    p.process(np.zeros((4, 2)), 10.0 + np.arange(4) / 200.0)
+    p.process(np.zeros((4, 2)), 10.02 + np.arange(4) / 200.0)
+    assert p.segment_start == 10.0
+    p.reset()
+    assert p.segment_start is None
+    p.process(np.zeros((4, 2)), 50.0 + np.arange(4) / 200.0)
+    assert p.segment_start == 50.0
