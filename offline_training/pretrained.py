@@ -117,8 +117,10 @@ class Pretrained:
                              f"trained with {mine.describe()}, which its fine-tuning data go "
                              "through too; leave the filter options out")
 
-    def network(self, class_names: list[str], device: object = "cpu") -> tuple[object, bool]:
-        """A trainable copy of the pretrained network for ``class_names``.
+    def network(self, class_names: list[str], device: object = "cpu",
+                seed: int = 0) -> tuple[object, bool]:
+        """A trainable copy of the pretrained network for ``class_names`` (a new head's
+        weights drawn with ``seed``, so that a run is reproducible).
 
         Returns:
             (network in train mode on ``device``, whether the head was kept: False when the
@@ -140,7 +142,9 @@ class Pretrained:
         kept = self.same_classes(class_names)
         if not kept:
             net.cfg = dataclasses.replace(net.cfg, n_classes=len(class_names))
-            net.head = ClassifierHead(net.cfg)
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                net.head = ClassifierHead(net.cfg)
         return net.to(torch.device(device) if isinstance(device, str) else device).train(), kept
 
     def as_is(self, device: object = "cpu") -> tuple[object, object]:

@@ -123,7 +123,8 @@ def run_fold(fold: Fold, data: TrainingData, cfg: TrainConfig, device: torch.dev
                          f"{len(test_pool)} test windows); are the trials shorter than a window?")
     norm = fit_normalisation(train_pool)
     pre = data.pretrained
-    init, head_kept = pre.network(data.class_names, device) if pre is not None else (None, False)
+    init, head_kept = (pre.network(data.class_names, device, seed) if pre is not None
+                       else (None, False))
     net, history, seen = fit(train_pool, norm, cfg, device, seed, desc=fold.name,
                              n_classes=n_classes, init=init)
     train_seconds = time.perf_counter() - t0
@@ -236,7 +237,7 @@ def export_model(cfg: TrainConfig, data: TrainingData, device: torch.device,
     pool = store.pool([(s, all_trials(s)) for s in data.sessions])
     norm = fit_normalisation(pool)
     pre = data.pretrained
-    init = pre.network(data.class_names, device)[0] if pre is not None else None
+    init = pre.network(data.class_names, device, cfg.seed)[0] if pre is not None else None
     net, history, _ = fit(pool, norm, cfg, device, cfg.seed, desc="export",
                           n_classes=len(data.class_names), init=init)
     meta = ModelMetadata(

@@ -133,3 +133,14 @@ def test_options_that_contradict_the_model_file_are_refused(pretrained: Path,
     code, _, err = _train("--data", rec, "--labels", LABELS, "--out", tmp_path / "o2",
                           "--init", bad, *TINY)
     assert code == ExitCode.BAD_INPUT and "--init" in err and "bad.safetensors" in err
+
+
+def test_a_new_head_is_reproducible_for_a_seed(pretrained: Path) -> None:
+    pre = Pretrained.read(pretrained)
+    (a, kept), (b, _) = (pre.network(["x", "y", "z"], "cpu", seed=3) for _ in range(2))
+    assert not kept and a.cfg.n_classes == 3
+    for wa, wb in zip(a.head.state_dict().values(), b.head.state_dict().values(), strict=True):
+        assert torch.equal(wa, wb)
+    c, kept = pre.network(pre.class_names, "cpu", seed=3)
+    assert kept and torch.equal(next(iter(c.head.state_dict().values())),
+                                next(iter(load_model(pretrained).net.head.state_dict().values())))
