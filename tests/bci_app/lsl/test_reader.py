@@ -78,8 +78,9 @@ def test_reader_delivers_every_sample_in_order_chunk_by_chunk(unique_name: str) 
         np.testing.assert_allclose(np.diff(times), 1 / 250.0, atol=1e-6)
         assert abs(times[-1] - pylsl.local_clock()) < 5.0  # on this machine's LSL clock
         # whole chunks per wake-up, not one sample each (the first chunk after subscribing
-        # may trickle in sample by sample)
-        assert len(got.chunks) <= len(sent) // 4
+        # may trickle in sample by sample, and a loaded machine splits a few more: 84 wake-ups
+        # for 300 samples were seen with three test and benchmark processes on 2 cores)
+        assert len(got.chunks) <= len(sent) // 2
         assert got.threads == {f"lsl-reader-{unique_name}"}
         t0 = time.monotonic()
         reader.close()
