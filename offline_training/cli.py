@@ -157,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--freeze-encoder", action="store_true",
                      help="with --init: train the classifier head only")
     pre.add_argument("--no-scratch", dest="scratch", action="store_false",
-                     help="with --init: skip the from-scratch comparison (half the time)")
+                     help="with --init: skip the from-scratch comparison (half the time; by "
+                          "default it runs: %(default)s)")
     p.add_argument("--fresh", action="store_true", help="ignore finished folds in --out")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="only warnings and errors: no progress bars, no summary lines")

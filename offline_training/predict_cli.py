@@ -26,19 +26,20 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sicleer-predict",
         description="Score an EEG recording with a model file: the live app's causal filter "
                     "chain, channel mapping, quality checks and window timing, one row of "
-                    "class probabilities per window, written as CSV.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                    "class probabilities per window, written as CSV.")
     p.add_argument("--model", type=Path, required=True, help="model file (.safetensors)")
     p.add_argument("--data", type=Path, required=True, metavar="RECORDING",
                    help="the recording: " + " ".join(RECORDING_SUFFIXES))
     p.add_argument("--out", type=Path, required=True, help="predictions CSV to write")
     p.add_argument("--hop", type=float, default=_HOP,
-                   help="seconds between windows (ignored with --align-to)")
+                   help=f"seconds between windows (default {_HOP}; ignored with --align-to)")
     p.add_argument("--labels", metavar="MAP",
                    help="label map for a truth column and an accuracy line, e.g. "
                         "'T1=fists,T2=feet' (default: annotations with a duration, and the "
                         "project's trial markers, when the file has them)")
-    p.add_argument("--marker-stream", metavar="NAME", help="XDF: the marker stream to use")
+    p.add_argument("--marker-stream", metavar="NAME",
+                   help="XDF: the marker stream to use (default: the only one, or the "
+                        "project's own)")
     al = p.add_argument_group("scoring a live session again")
     al.add_argument("--align-to", type=Path, metavar="SESSION_LOG",
                     help="a bci-app --log CSV of a session that replayed RECORDING: score "
@@ -49,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     al.add_argument("--stream-t0", type=float, metavar="SECONDS",
                     help="the replay's clock instead: sample i of RECORDING was stamped "
                          "t0 + (i + 1) / sfreq on LSL's clock")
-    p.add_argument("--device", choices=DEVICES, default="auto", help="where the model runs")
+    p.add_argument("--device", choices=DEVICES, default="auto",
+                   help="where the model runs (default auto: CUDA when present)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     return p
 
