@@ -198,7 +198,7 @@ def main_real(args: argparse.Namespace) -> None:
     if args.only:
         tasks = [t for t in tasks if any(o in t.name for o in args.only)]
     overrides = {"epochs": args.epochs, "hidden_dims": args.hidden, "output_dims": args.output,
-                 "stride_seconds": args.stride, "min_steps": args.min_steps}
+                 "stride_seconds": args.stride, "min_steps": args.min_steps, "lr": args.lr}
     overrides = {k: v for k, v in overrides.items() if v is not None}
     filters = (FilterSpec(args.filter[0], args.filter[1], notch=None) if args.filter
                else None)
@@ -212,15 +212,17 @@ def main_real(args: argparse.Namespace) -> None:
     if args.whiten:
         what += "; windows whitened by the training run's mean spatial covariance"
     print(f"Real EEG (PhysioNet eegmmidb S001, 64 ch, 160 Hz), within-subject, train on one run, "
-          f"test on another (split by trials); 1-s windows; seeds {args.seeds}; "
+          f"test on another (split by trials); {args.window:g}-s windows; seeds {args.seeds}; "
           f"overrides {overrides}; {what}")
     for task in tasks:
         for k in args.classes:
-            test, sfreq, _ = load_run(task.test, k, stride_s=1.0, filters=filters)
+            test, sfreq, _ = load_run(task.test, k, window_s=args.window, stride_s=1.0,
+                                      filters=filters)
             runs = {}
             for stride in {RECIPES[n].get("stride_seconds", args.stride or 1.0)
                            for n in args.recipes} | {1.0}:
-                runs[stride] = load_run(task.train, k, stride_s=stride, filters=filters)[0]
+                runs[stride] = load_run(task.train, k, window_s=args.window, stride_s=stride,
+                                        filters=filters)[0]
             if args.band:
                 test = _band(test, sfreq, args.band)
                 runs = {s: _band(r, sfreq, args.band) for s, r in runs.items()}
@@ -268,6 +270,9 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--min-steps", type=int, default=None)
     p.add_argument("--stride", type=float, default=None)
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-3)")
+    p.add_argument("--window", type=float, default=1.0,
+                   help="real: window length in seconds, for the network and CSP + LDA alike")
     p.add_argument("--hidden", type=int, default=None)
     p.add_argument("--output", type=int, default=None)
     args = p.parse_args()
