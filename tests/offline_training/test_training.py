@@ -193,8 +193,11 @@ FAST = ["--hidden-dims", "16", "--output-dims", "32", "--batch-size", "32",
         "--occlusion-windows", "32", "-q"]
 
 
+@pytest.mark.slow
 def test_resume_skips_finished_folds_and_refuses_other_options(small_seed: Path,
                                                                 tmp_path: Path) -> None:
+    """Three runs into one folder (fold processes, export): 52 s on the idle 2-core machine,
+    so it runs in ``make test-all`` (CI), not ``make test``."""
     out = tmp_path / "run"
     model = tmp_path / "model.safetensors"
     args = ["--data", str(small_seed), "--out", str(out), "--subjects", "1", "--epochs", "1",
