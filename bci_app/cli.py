@@ -106,6 +106,31 @@ def build_parser() -> argparse.ArgumentParser:
                      help="name of the predictions LSL stream ('off' for none)")
     out.add_argument("--no-markers", action="store_true",
                      help="ignore the replay's marker stream (no ground truth)")
+    out.add_argument("--record", type=Path, metavar="PATH.xdf",
+                     help="record the session into one XDF file with LabRecorder: the EEG as "
+                          "it arrives (raw, before any filter), its marker stream, the "
+                          "predictions and the app's events (never overwrites: s.xdf becomes "
+                          "s-1.xdf)")
+    cal = p.add_argument_group(
+        "calibration", "train a model for the participant during the session, from the "
+        "marker stream's 'trial N start <label>' trials (the model's class names), in a "
+        "separate process, while acquisition and recording go on")
+    cal.add_argument("--calibrate-trials", type=int, metavar="N",
+                     help="train once N labelled trials have finished (default: no "
+                          "calibration)")
+    cal.add_argument("--then-run", action="store_true",
+                     help="predict with the calibrated model as soon as it is trained "
+                          "(without it the session ends after training)")
+    cal.add_argument("--calibrate-from", metavar="MODEL|scratch",
+                     help="model file to fine-tune, or 'scratch' (default: the --model)")
+    cal.add_argument("--participant", metavar="ID",
+                     help="participant id, written into the calibrated model's provenance")
+    cal.add_argument("--calibrate-dir", type=Path, metavar="DIR",
+                     help="folder for the calibration data, the trainer's report and log "
+                          "(default: <recording>-calibration beside --record, else "
+                          "calibration-<date-time>)")
+    cal.add_argument("--calibrate-args", default="", metavar="'OPTIONS'",
+                     help="further sicleer-train options, e.g. '--epochs 20 --freeze-encoder'")
     run = p.add_argument_group("running")
     run.add_argument("--headless", action="store_true",
                      help="no window: print one status line per second")
@@ -126,7 +151,7 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         summary=args.summary,
         outlet_name=None if args.outlet_name.lower() == "off" else args.outlet_name,
         duration=args.duration, resolve_timeout=args.resolve_timeout,
-        markers=not args.no_markers)
+        markers=not args.no_markers, record=args.record)
 
 
 def _status_line(engine: Engine, last: WindowResult | None) -> str:
@@ -148,6 +173,8 @@ def _status_line(engine: Engine, last: WindowResult | None) -> str:
                      f" bad {st.bad_signal_windows}")
     if status.bad_channels:
         parts.append(f"bad channels {len(status.bad_channels)}")
+    if status.recording:
+        parts.append(status.recording)
     if status.state in _EXPLAINED and status.message:
         parts.append(status.message)
     return "  ".join(parts)
@@ -191,9 +218,49 @@ def failure_code(exc: BaseException | None) -> int:
     return ExitCode.FAILURE
 
 
-def run_headless(engine: Engine) -> int:
+def calibration_plan(args: argparse.Namespace, config: EngineConfig) -> dict | None:
+    """Where calibration writes, from the command line (None: no calibration).
+
+    Returns:
+        ``{"folder", "model_path", "trials", "then_run", "start_from", "participant",
+        "train_args"}`` for :class:`bci_app.calibration.controller.Calibrator`.
+
+    Raises:
+        ValueError: a calibration option without --calibrate-trials, or fewer than 2 trials.
+    """
+    import shlex
+
+    given = [o for o, v in (("--then-run", args.then_run), ("--calibrate-from",
+             args.calibrate_from), ("--calibrate-dir", args.calibrate_dir),
+             ("--calibrate-args", args.calibrate_args)) if v]
+    if args.calibrate_trials is None:
+        if given:
+            raise ValueError(f"{', '.join(given)} needs --calibrate-trials N")
+        return None
+    if args.calibrate_trials < 2:
+        raise ValueError(f"--calibrate-trials must be at least 2, not {args.calibrate_trials}")
+    if config.record is not None:
+        base = config.record.with_suffix("")
+        folder = args.calibrate_dir or base.with_name(f"{base.name}-calibration")
+        model_path = base.with_name(f"{base.name}-calibrated.safetensors")
+    else:
+        folder = args.calibrate_dir or Path(f"calibration-{time.strftime('%Y%m%d-%H%M%S')}")
+        model_path = folder / "calibrated.safetensors"
+    start_from = args.calibrate_from
+    if start_from and start_from != "scratch":
+        start_from = Path(start_from)
+    return {"folder": folder, "model_path": model_path, "trials_needed": args.calibrate_trials,
+            "then_run": args.then_run, "start_from": start_from,
+            "participant": args.participant, "train_args": shlex.split(args.calibrate_args)}
+
+
+def run_headless(engine: Engine, calibration: dict | None = None) -> int:
     """Run ``engine`` without a window, printing a line per second, until it ends, its
     ``--duration`` passes or a stop signal arrives; then stop it in order.
+
+    With ``calibration`` (:func:`calibration_plan`), a
+    :class:`bci_app.calibration.controller.Calibrator` trains a model for the participant
+    beside the session; without ``then_run`` the session ends once it is trained.
 
     Returns:
         The exit code: 0; 128+N after signal N; for a session that ended in the error state,
@@ -201,15 +268,25 @@ def run_headless(engine: Engine) -> int:
     """
     from bci_app.heap import freeze_heap
 
-    config = engine.config
     stop_signal: list[int] = []  # the handler only records: all the work is done here
+    calibrator = None
 
     with on_stop_signals(stop_signal.append):
         engine.start()
+        if calibration is not None:
+            from bci_app.calibration.controller import CalibrationPhase, Calibrator
+
+            calibrator = Calibrator(engine, **calibration)
+            calibrator.start()
         freeze_heap()  # no 100-ms garbage-collector pauses in the engine's threads
         last, warned = None, ""
         next_print = time.monotonic() + 1.0
         while engine.running and not stop_signal:
+            if (calibrator is not None and not calibration["then_run"]
+                    and calibrator.status().phase == CalibrationPhase.TRAINED):
+                _say(f"bci-app: calibration done: {calibrator.model_path}; run the app with "
+                     f"--model {calibrator.model_path} to use it")
+                break
             time.sleep(0.05)
             results = engine.drain_results()
             if results:
@@ -223,14 +300,17 @@ def run_headless(engine: Engine) -> int:
                 next_print += 1.0
         if stop_signal:
             _say(f"bci-app: {signal_name(stop_signal[0])}: stopping...", err=True)
+        if calibrator is not None:
+            calibrator.stop()
         engine.stop()  # a second signal is only recorded: the shutdown is not cut short
     status = engine.status()
     st = status.stats
     _say(f"done: {st.windows_predicted} windows predicted, {st.windows_skipped} skipped, "
          f"{st.nan_windows} with NaN, {st.bad_signal_windows} with a bad signal, "
          f"{st.samples_lost} samples lost, {st.reconnects} reconnects, {st.stalls} stalls, "
-         f"{st.clock_jumps} clock jumps" + (f"; summary: {config.summary}" if config.summary
-                                            else ""))
+         f"{st.clock_jumps} clock jumps" + (f"; summary: {engine.summary_path}"
+                                            if engine.summary_path else "")
+         + (f"; recording: {engine.recording_path}" if engine.recording_path else ""))
     if stop_signal:
         return interrupted_code(stop_signal[0])
     if status.state == EngineState.ERROR:
@@ -279,6 +359,19 @@ def _start(args: argparse.Namespace, config: EngineConfig) -> int:
     from models.metadata import ModelFileError
 
     use_one_inference_thread()
+    if config.record is not None:  # a bad path or a full disk: said before anything starts
+        from bci_app.session.recorder import RecordingError, check_record_path
+
+        try:
+            config.record = check_record_path(config.record)  # s.xdf taken: s-1.xdf
+        except RecordingError as exc:
+            print(f"bci-app: error: {exc}", file=sys.stderr)
+            return ExitCode.OUTPUT
+    try:
+        calibration = calibration_plan(args, config)
+    except ValueError as exc:
+        print(f"bci-app: error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
     if headless:
         try:
             engine = Engine(config)  # loads the model: a bad file is refused here
@@ -288,7 +381,11 @@ def _start(args: argparse.Namespace, config: EngineConfig) -> int:
         except (RuntimeError, ValueError) as exc:  # --device cuda without a GPU, or a
             print(f"bci-app: error: {exc}", file=sys.stderr)  # filter option the model's
             return ExitCode.USAGE  # rate or chain cannot take (--h-freq below its high-pass)
-        return run_headless(engine)
+        return run_headless(engine, calibration)
+    if calibration is not None:
+        print("bci-app: error: --calibrate-trials runs headless for now (add --headless); "
+              "the window's Calibrate panel is not built yet", file=sys.stderr)
+        return ExitCode.USAGE
     from bci_app.gui.app import run_gui
     from models.io import warm_up_tracing
 

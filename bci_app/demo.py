@@ -4,6 +4,10 @@
 2. Streams it over LSL with ``bci-replay --loop`` in a child process.
 3. Opens the app on the demo model (or, with no display, runs the headless engine and prints
    a live line per second). Closing the app stops the replay.
+
+With ``--calibrate`` (headless for now) the session is also recorded into ``.demo/session.xdf``
+and calibrated on its first :data:`DEMO_CALIBRATION_TRIALS` trials (``sicleer-train --init``
+the demo model, in a separate process), then goes on predicting with the participant's model.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ DEMO_DIR = Path(".demo")
 DEMO_TRIAL_SECONDS = 20.0  # 15 trials x 20 s = 5 minutes, then it loops
 DEMO_SUBJECT = 1
 DEMO_SEED = 0  # the demo model was fitted to synthetic subject 1 of seed 0 (see make_demo_model.sh)
+DEMO_CALIBRATION_TRIALS = 9  # SEED's order puts every class on both sides of a 5 / 4 split
+DEMO_CALIBRATION_ARGS = "--epochs 10"  # a demo: about a minute of fine-tuning on 2 cores
 
 
 def demo_recording(folder: Path = DEMO_DIR) -> Path:
@@ -46,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--headless", action="store_true", help="no window, live lines instead")
     p.add_argument("--duration", type=float, help="stop after this many seconds")
     p.add_argument("--screenshot", type=Path, help="save a PNG of the window and exit")
+    p.add_argument("--calibrate", action="store_true",
+                   help=f"record the session into {DEMO_DIR}/session.xdf and calibrate on its "
+                        f"first {DEMO_CALIBRATION_TRIALS} trials, then predict with the new "
+                        "model (headless)")
     args = p.parse_args(argv)
     try:
         with on_stop_signals(raise_interrupted):  # the app installs its own once it runs
@@ -66,8 +76,12 @@ def main(argv: list[str] | None = None) -> int:
         from bci_app.cli import main as app_main
 
         app_args = ["--stream", name, "--model", str(DEMO_MODEL_PATH)]
-        if args.headless:
+        if args.headless or args.calibrate:
             app_args.append("--headless")
+        if args.calibrate:
+            app_args += ["--record", str(DEMO_DIR / "session.xdf"), "--calibrate-trials",
+                         str(DEMO_CALIBRATION_TRIALS), "--then-run", "--participant",
+                         "demo", "--calibrate-args", DEMO_CALIBRATION_ARGS]
         if args.duration:
             app_args += ["--duration", str(args.duration)]
         if args.screenshot:

@@ -12,20 +12,17 @@ Every split is by trial, never by window: all windows of a trial are on one side
 
 from __future__ import annotations
 
-import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from models.splits import DEFAULT_TRAIN_FRACTION, time_split
 from offline_training.recording_data import RecordingSession
 from offline_training.seed import N_TRIALS, SessionFile
 
 TRAIN_TRIALS = tuple(range(1, 10))  # subject-dependent: trials 1-9 train
 TEST_TRIALS = tuple(range(10, N_TRIALS + 1))  # trials 10-15 test
 ALL_TRIALS = tuple(range(1, N_TRIALS + 1))
-DEFAULT_TRAIN_FRACTION = 0.6
-"""Recordings, subject-dependent: the share of each recording's trials that train (SEED's
-9 of 15)."""
 
 Session = SessionFile | RecordingSession
 Selection = list[tuple[Session, tuple[int, ...]]]
@@ -66,25 +63,8 @@ def split_by_time(session: RecordingSession,
             trials per class on each side).
     """
     n = len(session.labels)
-    if n < 2:
-        raise ValueError(f"{session.path}: {n} trial(s); the subject-dependent split needs "
-                         "at least one training and one test trial of every class")
-    k = min(max(math.floor(train_fraction * n + 0.5), 1), n - 1)
-    train, test = tuple(range(1, k + 1)), tuple(range(k + 1, n + 1))
-    classes = list(dict.fromkeys(session.labels))
-    sides = {"training": Counter(session.labels[:k]), "test": Counter(session.labels[k:])}
-    short = [side for side, counts in sides.items() if any(not counts[c] for c in classes)]
-    if short:
-        def listing(counts: Counter) -> str:
-            return ", ".join(f"{c}: {counts[c]}" for c in classes)
-
-        raise ValueError(
-            f"{session.path}: the subject-dependent split (the first {k} of {n} trials by "
-            f"time train, --train-fraction {train_fraction:g}) leaves the {' and '.join(short)} "
-            f"side without a trial of every class: training trials per class {{"
-            f"{listing(sides['training'])}}}, test {{{listing(sides['test'])}}}; change "
-            "--train-fraction or use --protocol cross-session")
-    return train, test
+    k = time_split(session.labels, train_fraction, str(session.path))
+    return tuple(range(1, k + 1)), tuple(range(k + 1, n + 1))
 
 
 def _name(session: Session) -> str:

@@ -214,10 +214,12 @@ def _provenance(data: TrainingData) -> Provenance:
         return Provenance(recordings=tuple(str(s.path) for s in data.sessions))
     subjects = sorted({str(s.subject) for s in data.sessions})
     sessions = sorted({str(s.session) for s in data.sessions})
+    pre = data.pretrained
     return Provenance(participant=subjects[0] if len(subjects) == 1 else None,
                       session=sessions[0] if len(sessions) == 1 else None,
                       recordings=tuple(str(s.path) for s in data.sessions),
-                      trials=tuple(data.trials), label_map=dict(data.label_map))
+                      trials=tuple(data.trials), label_map=dict(data.label_map),
+                      init_model=pre.digest if pre is not None else None)
 
 
 def export_model(cfg: TrainConfig, data: TrainingData, device: torch.device,

@@ -117,6 +117,9 @@ class EngineConfig:
         lost_after: seconds without samples before the stream counts as lost.
         resolve_timeout: seconds to wait for the stream when connecting.
         markers: follow the replay's marker stream for ground truth when present.
+        record: XDF file to record the session into with LabRecorder (None: no recording).
+        events: send the app's events (the model in use, calibration) on an LSL marker
+            stream ``f"{outlet_name}-events"``; None: only when the session is recorded.
     """
 
     model: Path = field(default_factory=lambda: DEMO_MODEL_PATH)
@@ -137,6 +140,8 @@ class EngineConfig:
     lost_after: float = 1.0
     resolve_timeout: float = 5.0
     markers: bool = True
+    record: Path | None = None
+    events: bool | None = None
 
     def filter_overrides(self) -> dict[str, float | int | None]:
         """The filter options the user gave: EngineConfig field -> value."""
@@ -175,6 +180,9 @@ class EngineConfig:
         self.model = Path(self.model)
         self.log = Path(self.log) if self.log is not None else None
         self.summary = Path(self.summary) if self.summary is not None else None
+        self.record = Path(self.record) if self.record is not None else None
+        if self.events is None:
+            self.events = self.record is not None
         edges = {name: getattr(self, name) for name in ("notch", "l_freq", "h_freq")}
         numbers = {k: v for k, v in edges.items() if isinstance(v, int | float)}
         lo, hi = numbers.get("l_freq"), numbers.get("h_freq")

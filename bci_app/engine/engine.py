@@ -13,7 +13,10 @@ Threads:
   computes band power (:mod:`bci_app.engine.features`) and writes the outputs. When it falls
   behind it jumps to the newest window and counts what it skipped, so lag never builds up.
 The GUI (or the headless CLI) only reads snapshots: :meth:`status`, :meth:`drain_results`,
-:meth:`recent_samples`.
+:meth:`recent_samples`. With ``config.record`` the session is recorded into one XDF file by
+LabRecorder (:mod:`bci_app.session.recorder`): the EEG stream as it arrives, its marker stream,
+the predictions and the app's events. :meth:`swap_model` replaces the model between two
+windows (calibration, :mod:`bci_app.calibration`) without stopping acquisition or the recording.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,7 +39,7 @@ from bci_app.engine.features import ProbabilitySmoother, WindowFeatures
 from bci_app.engine.state import EngineState, EngineStatus, StreamLink, WindowResult
 from bci_app.engine.window_check import check_window
 from bci_app.lsl.markers import MarkerListener, MarkerTracker, find_marker_stream
-from bci_app.lsl.outlet import PredictionOutlet
+from bci_app.lsl.outlet import EventOutlet, PredictionOutlet
 from bci_app.lsl.reader import InletReader
 from bci_app.lsl.streams import (
     StreamDescription,
@@ -45,6 +50,7 @@ from bci_app.lsl.streams import (
     select_stream,
 )
 from bci_app.session.log import SessionLog
+from bci_app.session.recorder import SessionRecorder
 from bci_app.session.stats import SummaryStats
 from bci_app.session.summary import write_summary
 from bci_app.signal.channel_map import ChannelRepair
@@ -56,8 +62,9 @@ from bci_app.signal.ring import SampleRing
 from models import LoadedModel, load_model
 from models.device import device_name, resolve_device
 from models.eeg.regions import FAA_PAIR
+from models.preprocessing import FilterSpec
 
-__all__ = ["Engine", "use_one_inference_thread"]
+__all__ = ["Engine", "ModelSwapError", "RawSink", "model_id", "use_one_inference_thread"]
 
 log = logging.getLogger("bci_app.engine")
 
@@ -67,6 +74,20 @@ STALL_RECHECK_S = 2.0  # while stalled: how often to look whether the stream is 
 MAX_JUMP_LOGS = 5  # clock jumps logged one by one; the rest are counted in the summary
 _S = EngineState
 _RECEIVING = (_S.WARMING_UP, _S.RUNNING, _S.BAD_SIGNAL, _S.RECONNECTING)
+
+RawSink = Callable[[np.ndarray, np.ndarray], None]
+"""Called with every processed chunk before the filters: (m, n_model_channels) float64
+microvolts at the model rate, channels mapped as for the model, and (m,) LSL times (s)."""
+
+
+class ModelSwapError(ValueError):
+    """A model cannot replace the running one (another montage, rate, window, class set or
+    filter chain); the message names the difference."""
+
+
+def model_id(model: LoadedModel) -> str:
+    """Short id of a model file: the first 12 hex digits of its digest (``"-"`` without)."""
+    return model.digest[:12] if model.digest else "-"
 
 
 def use_one_inference_thread() -> None:
@@ -119,7 +140,15 @@ class Engine:
         self.filters = self.filter_choice.spec
         self._check_filters()
         self.stats = SummaryStats(self.class_names)
+        self.model_id = model_id(self.model)
+        self._models: list[dict[str, Any]] = []  # every model of the session, for the summary
+        self._pending_model: tuple[LoadedModel, str] | None = None
+        self._raw_sink: RawSink | None = None
+        self._events: EventOutlet | None = None
+        self._recorder: SessionRecorder | None = None
+        self._marker_desc: StreamDescription | None = None
         self.failure: BaseException | None = None
+        self.summary_path: Path | None = None  # the summary file written (after the session)
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -204,8 +233,11 @@ class Engine:
             bad = quality.pairs() if quality is not None else ()
             if bad and self._state == _S.RUNNING:
                 warnings.append(f"interpolating bad channels: {quality.describe()}")
+            recorder = self._recorder
+            recording = recorder.describe() if recorder is not None else ""
             return EngineStatus(self._state, self._message, self._device_name,
-                                self._has_markers, self._link, stats, "; ".join(warnings), bad)
+                                self._has_markers, self._link, stats, "; ".join(warnings), bad,
+                                self.model_id, recording)
 
     def drain_results(self) -> list[WindowResult]:
         """Results produced since the previous call (oldest first)."""
@@ -227,6 +259,92 @@ class Engine:
                 return np.zeros((len(self.channel_names), 0), np.float32), np.zeros(0)
             window = self._ring.window(total, n)
         return window.data, window.times
+
+    @property
+    def marker_tracker(self) -> MarkerTracker | None:
+        """The trials seen on the marker stream (None: no marker stream followed)."""
+        markers = self._markers
+        return markers.tracker if markers is not None else None
+
+    @property
+    def recording_path(self) -> Path | None:
+        """The XDF file this session records into (None: not recorded, or not yet)."""
+        recorder = self._recorder
+        return recorder.path if recorder is not None and recorder.started_at else None
+
+    def set_raw_sink(self, sink: RawSink | None) -> None:
+        """Receive every chunk before the filters (see :data:`RawSink`; None stops it).
+
+        Called from the acquisition thread: ``sink`` must return quickly and never raise.
+        """
+        with self._cond:
+            self._raw_sink = sink
+
+    def push_event(self, text: str) -> None:
+        """Send an event on the app's event stream (recorded) and log it."""
+        log.info("event: %s", text)
+        if self._events is not None:
+            self._events.push(text)
+
+    def check_swap(self, model: LoadedModel) -> None:
+        """Raise :class:`ModelSwapError` unless ``model`` can replace the running one.
+
+        It must take the same channels (names, order), rate, window and classes (names, order),
+        and declare the same filter chain: the engine keeps its signal path, outlet and log.
+        """
+        new, old = model.meta, self.meta
+        checks = [
+            (list(new.channel_names) == self.channel_names, "channels",
+             f"{len(new.channel_names)} ({', '.join(new.channel_names[:4])}...)",
+             f"{len(self.channel_names)} ({', '.join(self.channel_names[:4])}...)"),
+            (float(new.sfreq) == self.sfreq, "rate", f"{new.sfreq:g} Hz", f"{self.sfreq:g} Hz"),
+            (int(new.window_samples) == self.window, "window", f"{new.window_samples} samples",
+             f"{self.window} samples"),
+            (list(new.class_names) == self.class_names, "classes",
+             ", ".join(new.class_names), ", ".join(self.class_names)),
+        ]
+        # a file that declares no chain runs with the live defaults (EngineConfig)
+        new_chain = (new.preprocessing.filters or FilterSpec()).at_rate(self.sfreq)
+        old_chain = (old.preprocessing.filters or FilterSpec()).at_rate(self.sfreq)
+        if new_chain != old_chain:
+            checks.append((False, "filter chain", new_chain.describe(), old_chain.describe()))
+        wrong = [f"{what} {a} (running: {b})" for ok, what, a, b in checks if not ok]
+        if wrong:
+            raise ModelSwapError("the new model cannot replace the running one without "
+                                 "restarting the session: " + "; ".join(wrong))
+
+    def swap_model(self, model: LoadedModel, source: str = "") -> None:
+        """Predict with ``model`` from the next window on (acquisition, outlet, log and
+        recording go on). Warms the new model up in the calling thread first; the switch is
+        an event on the event stream and the log's ``model`` column changes.
+
+        Args:
+            model: the new model (see :meth:`check_swap`).
+            source: where it came from, for the event and the log (e.g. its file name).
+
+        Raises:
+            ModelSwapError: it cannot replace the running model.
+        """
+        self.check_swap(model)
+        dummy = np.zeros((1, len(self.channel_names), self.window), np.float32)
+        for _ in range(3):
+            model.predict_proba(dummy)
+        with self._cond:
+            self._pending_model = (model, source)
+            self._cond.notify_all()
+
+    def _take_pending_model(self) -> None:
+        """In the engine thread, between windows: switch to a model given to swap_model."""
+        with self._cond:
+            pending, self._pending_model = self._pending_model, None
+        if pending is None:
+            return
+        model, source = pending
+        self.model, self.meta = model, model.meta
+        self.model_id = model_id(model)
+        self._smoother.reset()  # smoothing must not blend two models' outputs
+        self._models.append({"id": self.model_id, "source": source, "from": local_clock()})
+        self.push_event(f"model {self.model_id} {source}".rstrip())
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> None:
@@ -397,13 +515,39 @@ class Engine:
                 self._markers.start()
                 with self._cond:
                     self._has_markers = True
+                    self._marker_desc = mdesc
                 log.info("following marker stream '%s' for ground truth", mdesc.name)
+        sid = f"sicleer-{self._desc.source_id if self._desc else 'engine'}"
         if cfg.outlet_name:
-            sid = f"sicleer-{self._desc.source_id if self._desc else 'engine'}"
             self._outlet = PredictionOutlet(cfg.outlet_name, self.class_names, sid)
+            if cfg.events:
+                self._events = EventOutlet(f"{cfg.outlet_name}-events", f"{sid}-events")
         if cfg.log is not None:
             self._log = SessionLog(cfg.log, self.class_names)
             log.info("session log: %s", self._log.path)
+        self._models.append({"id": self.model_id, "source": cfg.model.name,
+                             "from": local_clock()})
+        if cfg.record is not None:
+            self._start_recording(cfg.record, sid)
+        self.push_event(f"model {self.model_id} {cfg.model.name}")  # recorded: after the start
+
+    def _start_recording(self, path: Path, sid: str) -> None:
+        """Record the EEG, its markers, the predictions and the events with LabRecorder."""
+        streams = [{"name": self._desc.name, "source_id": self._desc.source_id}]
+        if self._marker_desc is not None:
+            streams.append({"name": self._marker_desc.name,
+                            "source_id": self._marker_desc.source_id})
+        if self._outlet is not None:
+            streams.append({"name": self._outlet.name, "source_id": sid})
+        if self._events is not None:
+            streams.append({"name": self._events.name, "source_id": f"{sid}-events"})
+        streams = [{k: v for k, v in s.items() if v} for s in streams]
+        recorder = SessionRecorder(path, streams)
+        with self._cond:
+            self._recorder = recorder
+        recorder.start()
+        log.info("recording the session to %s (%d streams: %s)", recorder.path, len(streams),
+                 ", ".join(s["name"] for s in streams))
 
     def _warm_model(self) -> None:
         """One pass on zeros so the first real window does not pay for lazy initialisation."""
@@ -456,6 +600,7 @@ class Engine:
             self._predict(total, due)
 
     def _predict(self, end: int, skipped: int) -> None:
+        self._take_pending_model()
         with self._cond:
             win = self._ring.window(end, self.window)
             jump_start, jump_end = self._jump_span
@@ -485,7 +630,7 @@ class Engine:
         bad_names = tuple(self.channel_names[r] for r in bad)
         result = WindowResult(newest, probs, smoothed, int(probs.argmax()), truth,
                               latency_ms, inference_ms, feats.band_power, feats.faa, feats.topo,
-                              skipped, bad_names, segment_start)
+                              skipped, bad_names, segment_start, self.model_id)
         self.stats.add_window(latency_ms, inference_ms, result.predicted, truth, bad_names)
         if self._outlet is not None:
             self._outlet.push(probs, result.lsl_time)
@@ -539,6 +684,9 @@ class Engine:
         if restart:
             pipeline.reset()  # the signal restarts: old filter state would ring
         out = pipeline.process(data, clk.times)
+        sink = self._raw_sink
+        if sink is not None and len(out.times):
+            sink(out.raw, out.times)
         name = self._desc.name
         with self._cond:
             was = self._state
@@ -617,24 +765,38 @@ class Engine:
         out["channels"] = {"matched": st.link.n_matched, "interpolated": list(st.link.interpolated),
                            "bad_now": [name for name, _ in st.bad_channels]}
         out["hop_s"] = self.hop / self.sfreq
+        out["models"] = [dict(m) for m in self._models]
+        recorder = self._recorder
+        out["recording"] = ({"path": str(recorder.path), "bytes": recorder.size_bytes,
+                             "streams": recorder.streams}
+                            if recorder is not None and recorder.started_at else None)
         out["final_state"] = st.state
         out["final_message"] = st.message
         return out
 
     def _shutdown(self) -> None:
         """Release everything; write the summary. Safe after partial starts."""
+        if self._recorder is not None:  # first: LabRecorder gets every stream's last samples
+            log.info("finishing the recording (LabRecorder writes its footers; a few seconds)")
+            try:
+                self._recorder.stop()
+            except OSError as exc:
+                log.error("%s", exc)
         self._close_stream("the stream")
         if self._markers is not None:
             self._markers.stop()
         if self._outlet is not None:
             self._outlet.close()
             self._outlet = None
+        if self._events is not None:
+            self._events.close()
+            self._events = None
         if self._log is not None:
             self._log.close()
         if self.config.summary is not None:
             try:
-                path = write_summary(self.config.summary, self.summary())
-                log.info("summary: %s", path)
+                self.summary_path = write_summary(self.config.summary, self.summary())
+                log.info("summary: %s", self.summary_path)
             except OSError as exc:
                 log.error("%s", exc)
                 self.failure = self.failure or exc

@@ -85,6 +85,9 @@ class EngineStatus:
         warning: the latest warning about the data while the session goes on (a clock jump,
             bad channels being interpolated); empty when none is current.
         bad_channels: (channel, problem) of the model channels now flagged bad.
+        model: id of the model predicting now (the first 12 hex digits of its file's digest).
+        recording: what the XDF recording is doing (``"recording s.xdf (1.2 MB, 00:42)"``),
+            empty when the session is not recorded.
     """
 
     state: EngineState = EngineState.IDLE
@@ -95,6 +98,8 @@ class EngineStatus:
     stats: StatsSnapshot = field(default_factory=StatsSnapshot)
     warning: str = ""
     bad_channels: tuple[tuple[str, str], ...] = ()
+    model: str = ""
+    recording: str = ""
 
 
 @dataclass
@@ -116,6 +121,7 @@ class WindowResult:
         bad_channels: model channels interpolated in this window because they were bad.
         segment_start: LSL time of the first sample the filters have run on without a restart
             (:attr:`bci_app.signal.pipeline.LivePipeline.segment_start`), or None.
+        model: id of the model that made this prediction (:attr:`EngineStatus.model`).
     """
 
     lsl_time: float
@@ -131,3 +137,4 @@ class WindowResult:
     skipped: int = 0
     bad_channels: tuple[str, ...] = ()
     segment_start: float | None = None
+    model: str = ""

@@ -41,6 +41,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+DUPLICATE_START_S = 1e-3
+"""A start marker of the same trial number within this many seconds of a known trial's start
+is that start repeated (a sender re-announces the running trial when a receiver connects, with
+the original timestamp; liblsl's clock-offset correction may move the copy by microseconds).
+It is ignored."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,8 @@ class MarkerTracker:
     window predicted just after a trial ends may get that trial's label until the end marker
     is pulled (markers arrive within tens of ms of their EEG). A start while another trial is
     open closes the open one there; an end without a start (the stream joined mid-trial) is
-    ignored, so that trial's windows have no truth.
+    ignored, so that trial's windows have no truth. A start repeated with (nearly) the same
+    time (:data:`DUPLICATE_START_S`) is ignored: the trial stays one interval.
 
     Args:
         class_names: class names in index order for :func:`parse_marker`.
@@ -156,6 +162,9 @@ class MarkerTracker:
 
     def _start(self, marker: _TrialMarker, t: float) -> None:
         idx = bisect.bisect_right(self._starts, t)
+        for near in self._intervals[max(idx - 1, 0) : idx + 1]:
+            if near.trial == marker.trial and abs(near.start - t) <= DUPLICATE_START_S:
+                return  # the same start again (a sender re-announcing it to a late receiver)
         if idx > 0 and self._intervals[idx - 1].end > t:  # close an open or overlapping trial
             self._intervals[idx - 1].end = t
         end = self._starts[idx] if idx < len(self._starts) else float("inf")
@@ -171,6 +180,20 @@ class MarkerTracker:
         interval = self._intervals[idx]
         if interval.trial == marker.trial and interval.end > t:
             interval.end = t
+
+    def finished_trials(self, since: float = -float("inf")) -> list[tuple[int, int, float, float]]:
+        """Trials with a class whose end marker has arrived, oldest first.
+
+        Args:
+            since: only trials that started at or after this LSL time (s).
+
+        Returns:
+            (trial number, class index, start, end) per trial; start and end are the LSL
+            times of its first and last sample (s).
+        """
+        with self._lock:
+            return [(iv.trial, iv.cls, iv.start, iv.end) for iv in self._intervals
+                    if iv.cls is not None and iv.end != float("inf") and iv.start >= since]
 
     def truth_at(self, lsl_time: float) -> int | None:
         """Class index of the trial running at ``lsl_time`` (s, LSL clock), else None.

@@ -1,4 +1,4 @@
-"""The app's prediction stream: class probabilities of every predicted window over LSL."""
+"""The app's own LSL streams: class probabilities of every predicted window, and events."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from collections.abc import Sequence
 import numpy as np
 from mne_lsl.lsl import StreamInfo, StreamOutlet
 
-from bci_app.lsl.protocol import PREDICTION_TYPE
+from bci_app.lsl.protocol import MARKER_TYPE, PREDICTION_TYPE, STRING_DTYPE
 
-__all__ = ["PredictionOutlet"]
+__all__ = ["EventOutlet", "PredictionOutlet"]
 
 
 class PredictionOutlet:
@@ -97,3 +97,42 @@ class PredictionOutlet:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class EventOutlet:
+    """The app's own marker stream: what the session did, for the recording and the log.
+
+    Stream: type ``"Markers"``, one string channel ``"event"``, irregular rate. Events are one
+    line each, a keyword first: ``"model <id> <file name>"`` (this model predicts from this
+    moment on; the first event of every session), ``"calibration trained <id> ..."``,
+    ``"calibration failed ..."``.
+
+    Args:
+        name: stream name (``f"{outlet name}-events"``).
+        source_id: source id.
+    """
+
+    def __init__(self, name: str, source_id: str = "") -> None:
+        if not name:
+            raise ValueError("the events outlet needs a non-empty name")
+        self.name = name
+        info = StreamInfo(name=name, stype=MARKER_TYPE, n_channels=1, sfreq=0.0,
+                          dtype=STRING_DTYPE, source_id=source_id)
+        info.set_channel_names(["event"])
+        self._outlet: StreamOutlet | None = StreamOutlet(info, chunk_size=1)
+        self._lock = threading.Lock()
+
+    def push(self, text: str, lsl_time: float | None = None) -> None:
+        """Send one event (stamped ``lsl_time``, default now). A closed outlet drops it."""
+        with self._lock:
+            if self._outlet is not None:
+                if lsl_time is None:
+                    self._outlet.push_sample([text])
+                else:
+                    self._outlet.push_sample([text], timestamp=float(lsl_time))
+
+    def close(self) -> None:
+        """Withdraw the stream. Idempotent."""
+        with self._lock:
+            outlet, self._outlet = self._outlet, None
+        del outlet

@@ -23,6 +23,20 @@ so a receiver can align markers to EEG samples on LSL's clock. Looping repeats t
 seamlessly (a chunk may straddle the end of the file, timestamps keep growing by ``1 / sfreq``)
 and the markers with the times of the repeated samples.
 
+Late receivers: LSL delivers only what is pushed after an inlet connected, so a receiver that
+joins mid-trial would miss that trial's start marker and have no ground truth until the next
+trial. Whenever the marker outlet goes from no consumers to at least one (its
+``has_consumers`` is polled by the streaming thread before each marker is pushed and at most
+every :data:`CONSUMER_POLL_S` seconds of stream time otherwise), the start marker of the trial
+running at that moment (``"trial N start ..."`` pushed, its ``"trial N end ..."`` not yet) is
+pushed again: the same text with the original timestamp of the trial's first sample (in a
+loop, of the current pass), so the receiver places the trial where it began. Nothing is sent
+between trials, and ``on_marker`` is not called for the repeat. A receiver that connected just
+before the original push may get the start twice with the same timestamp; receivers treat that
+as one trial (:class:`bci_app.lsl.markers.MarkerTracker`, the trainer's XDF pairing).
+``has_consumers`` only says whether any inlet is connected, so an inlet that joins while
+another one is already connected (a recorder started before the app) gets no repeat.
+
 Only public mne / mne-lsl API is used, so an upgrade of either cannot silently change the timing.
 """
 
@@ -45,6 +59,7 @@ from bci_app.lsl.protocol import (
     EEG_TYPE,
     MARKER_TYPE,
     REPLAY_DESC,
+    TRIAL_MARKER,
     WIRE_UNIT,
     marker_name,
     marker_source_id,
@@ -53,6 +68,7 @@ from bci_app.replay.chunks import DEFAULT_NAME, MAX_CHUNK_MS, chunk_size_for, de
 from bci_app.replay.recording import Marker, MarkerCallback, build_raw
 
 __all__ = [
+    "CONSUMER_POLL_S",
     "DEFAULT_NAME",
     "MAX_CHUNK_MS",
     "Replay",
@@ -64,6 +80,9 @@ log = logging.getLogger(__name__)
 
 END_LINGER_S = 0.5
 """Seconds the outlets stay open after the last sample so receivers can pull it."""
+CONSUMER_POLL_S = 0.1
+"""Longest gap, in seconds of stream time, between two polls of the marker outlet's
+``has_consumers`` (it is also polled right before each marker push)."""
 
 _V_TO_UV = 1e6
 _RUNNING: weakref.WeakSet[Replay] = weakref.WeakSet()  # stopped at interpreter exit
@@ -124,6 +143,15 @@ def _marker_stream_info(name: str, source_id: str) -> StreamInfo:
     )
     sinfo.set_channel_names(["marker"])
     return sinfo
+
+
+def _trial_kind(text: str) -> tuple[str, int] | None:
+    """``("start" | "end", trial number)`` of a trial marker (``"trial 3 start negative"``),
+    None for any other marker text."""
+    match = TRIAL_MARKER.fullmatch(text)
+    if match is None:
+        return None
+    return match.group(2).lower(), int(match.group(1))
 
 
 def _wire_data(raw: mne.io.BaseRaw) -> np.ndarray:
@@ -192,6 +220,7 @@ class Replay:
         )
         self._marker_list = ordered
         self._marker_samples = np.array([m.sample for m in ordered], dtype=np.int64)
+        self._trial_kinds = [_trial_kind(m.text) for m in ordered]  # parallel to _marker_list
         # streaming state
         self._lock = threading.Lock()  # serialises start() / stop()
         self._thread: threading.Thread | None = None
@@ -200,6 +229,9 @@ class Replay:
         self._stopping = threading.Event()
         self._ended = threading.Event()
         self._ended.set()
+        # streaming-thread state for late receivers (reset at each start)
+        self._running_trial: tuple[int, str, float] | None = None  # number, start text, LSL s
+        self._had_consumers = False
 
     # ------------------------------------------------------------------------- control
     def start(self) -> Replay:
@@ -358,7 +390,9 @@ class Replay:
             True at the end of the file, False when stopped.
         """
         n_samples, chunk, sfreq = self.n_samples, self._chunk_size, self._sfreq
+        self._running_trial, self._had_consumers = None, False
         position = 0  # absolute index of the next sample to push, across passes
+        next_poll = t_start  # stream time (LSL s) of the next has_consumers poll
         while True:
             n = chunk if self._loop else min(chunk, n_samples - position)
             if n <= 0:
@@ -366,6 +400,9 @@ class Replay:
             t_last = t_start + (position + n) / sfreq  # LSL time of the chunk's last sample
             if not self._sleep_until(t_last):
                 return False
+            if t_last >= next_poll:
+                self._check_consumers()
+                next_poll = t_last + CONSUMER_POLL_S
             self._push(position, n, t_last)
             position += n
 
@@ -421,8 +458,42 @@ class Replay:
                 marker = self._marker_list[idx]
                 row = offset + marker.sample - first
                 timestamp = float(t_last - (n - 1 - row) / self._sfreq)
+                self._check_consumers()  # a consumer that is there now gets this marker
                 marker_outlet.push_sample([marker.text], timestamp=timestamp)
+                self._track_trial(idx, timestamp)
                 self._notify(marker, timestamp)
+
+    def _check_consumers(self) -> None:
+        """Poll the marker outlet's ``has_consumers``; on a change from none to some, push the
+        running trial's start marker again with its original timestamp (module docstring)."""
+        outlet = self._marker_outlet
+        if outlet is None:
+            return
+        consumers = outlet.has_consumers
+        if consumers and not self._had_consumers and self._running_trial is not None:
+            number, text, timestamp = self._running_trial
+            outlet.push_sample([text], timestamp=timestamp)
+            log.debug(
+                "%s: marker consumer connected during trial %d; re-sent %r stamped %.6f s",
+                self._name,
+                number,
+                text,
+                timestamp,
+            )
+        self._had_consumers = consumers
+
+    def _track_trial(self, idx: int, timestamp: float) -> None:
+        """Follow the running trial after marker ``idx`` of the stream order was pushed with
+        ``timestamp`` (LSL s): a start opens its trial (replacing an open one), the end of the
+        open trial closes it."""
+        kind = self._trial_kinds[idx]
+        if kind is None:
+            return
+        what, number = kind
+        if what == "start":
+            self._running_trial = (number, self._marker_list[idx].text, timestamp)
+        elif self._running_trial is not None and self._running_trial[0] == number:
+            self._running_trial = None
 
     def _notify(self, marker: Marker, timestamp: float) -> None:
         """Call ``on_marker``; its errors are logged, never allowed to stop the stream."""

@@ -71,8 +71,10 @@ class SessionLog:
     (ln alpha F4 - ln alpha F3), ``bad_channels`` (channels interpolated because they were bad,
     separated by spaces), ``segment_start`` (LSL time of the first sample of the filters'
     unbroken run, s: with ``lsl_time`` it places the window exactly in a recording, for
-    ``sicleer-predict --align-to``). Numbers are plain decimals; ``nan`` for NaN, empty for None (a
-    ``latency_ms`` that could not be measured).
+    ``sicleer-predict --align-to``), ``model`` (id of the model that predicted the row: the
+    first 12 hex digits of its file's digest; it changes when calibration swaps the model).
+    Numbers are plain decimals; ``nan`` for NaN, empty for None (a ``latency_ms`` that could
+    not be measured).
 
     An existing file is never overwritten: ``session.csv`` becomes ``session-1.csv`` (see
     :attr:`path`). Rows are flushed to the OS when the last flush is ``flush_interval`` seconds
@@ -114,6 +116,7 @@ class SessionLog:
             "faa",
             "bad_channels",
             "segment_start",
+            "model",
         )
         self._file, self._path = open_new(Path(path))
         self._writer = csv.writer(self._file, lineterminator="\n")
@@ -172,6 +175,7 @@ class SessionLog:
         cells.append(_num(_get(row, "faa"), ".5f"))
         cells.append(" ".join(_get(row, "bad_channels", ()) or ()))
         cells.append(_num(_get(row, "segment_start"), ".6f"))
+        cells.append(str(_get(row, "model", "") or ""))
         return cells
 
     def write(self, row: Any) -> None:
@@ -182,7 +186,8 @@ class SessionLog:
                 ``lsl_time`` (s), ``probs`` (K,), ``smoothed`` (K,), ``predicted`` (class
                 index or name), ``truth`` (index, name or None), ``latency_ms``,
                 ``inference_ms``, ``band_power`` ({region: (n_bands,) log10 uV^2}), ``faa``,
-                ``bad_channels`` (names; optional), ``segment_start`` (s; optional).
+                ``bad_channels`` (names; optional), ``segment_start`` (s; optional), ``model`` (id;
+                optional).
 
         Raises:
             ValueError: a vector of the wrong length.

@@ -75,6 +75,7 @@ def test_session_log_header_and_rows(tmp_path: Path) -> None:
         "faa",
         "bad_channels",
         "segment_start",
+        "model",
     ]
     first, second = _read(tmp_path / "session.csv")
     assert float(first["lsl_time"]) == 100.0 and float(second["lsl_time"]) == 100.25
@@ -85,6 +86,7 @@ def test_session_log_header_and_rows(tmp_path: Path) -> None:
     assert float(first["faa"]) == -0.125
     assert (second["p_negative"], second["faa"]) == ("nan", "")
     assert first["segment_start"] == ""  # a row without one (the engine's rows have it)
+    assert first["model"] == ""
 
 
 def test_session_log_is_flushed_while_open(tmp_path: Path) -> None:

@@ -1,0 +1,318 @@
+"""Calibration in the running session: collect labelled trials, train, swap the model.
+
+A :class:`Calibrator` sits beside a running :class:`bci_app.engine.engine.Engine`. It keeps
+its own copy of the raw data (:class:`bci_app.calibration.buffer.CalibrationBuffer`, fed by the
+engine before its filters) and reads the finished trials from the engine's marker stream
+(the project's ``trial N start <label>`` convention, with the model's class names). When
+enough labelled trials are in (``trials_needed``) or :meth:`Calibrator.train_now` is called, it
+checks them (every class present on both sides of the subject-dependent split, the same rule
+as ``sicleer-train``), writes them as a FIF file and runs ``sicleer-train`` on them in a
+separate process (:class:`bci_app.calibration.job.TrainingJob`), starting from the running
+model by default. The trainer reports the held-out accuracy of the starting model as it was
+and of the fine-tuned one on the calibration's last trials, and exports a model trained on all
+of them; with ``then_run`` (or :meth:`Calibrator.use_model`) the engine predicts with it from
+the next window on, without stopping acquisition or the recording.
+
+Everything runs in the calibrator's own thread; :meth:`Calibrator.status` is a snapshot for
+the window and the headless status lines.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bci_app.calibration.buffer import CalibrationBuffer, LabelledTrial, write_calibration_fif
+from bci_app.calibration.job import CalibrationError, TrainingJob, TrainingResult
+from models.splits import DEFAULT_TRAIN_FRACTION, time_split
+
+if TYPE_CHECKING:
+    from bci_app.engine.engine import Engine
+
+__all__ = ["SCRATCH", "CalibrationPhase", "CalibrationStatus", "Calibrator"]
+
+log = logging.getLogger(__name__)
+
+SCRATCH = "scratch"
+"""``start_from`` value: train a new model instead of fine-tuning the running one."""
+
+
+class CalibrationPhase(StrEnum):
+    """Where calibration stands."""
+
+    COLLECTING = "collecting"
+    TRAINING = "training"
+    TRAINED = "trained"
+    SWAPPED = "in use"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class CalibrationStatus:
+    """A snapshot for display.
+
+    Attributes:
+        phase: see :class:`CalibrationPhase`.
+        message: one line saying what happens (or what went wrong).
+        trials: labelled trials finished since calibration started.
+        per_class: trials per class name.
+        needed: trials that start training by themselves (None: only :meth:`train_now`).
+        progress: fraction of the current training phase done (None: unknown).
+        result: the finished training (None before).
+        model_path: the calibrated model file (None before).
+    """
+
+    phase: CalibrationPhase
+    message: str
+    trials: int = 0
+    per_class: tuple[tuple[str, int], ...] = ()
+    needed: int | None = None
+    progress: float | None = None
+    result: TrainingResult | None = None
+    model_path: Path | None = None
+
+
+class Calibrator:
+    """Calibration beside a running engine (see the module docstring).
+
+    Args:
+        engine: the running session (its model's classes, channels and rate are used).
+        folder: where the calibration data, the trainer's outputs and its log go.
+        model_path: the calibrated model file (default: ``folder / "calibrated.safetensors"``).
+        trials_needed: train by itself once this many labelled trials have finished (None:
+            only when :meth:`train_now` is called).
+        then_run: swap the new model in as soon as it is trained.
+        start_from: the model file to fine-tune (default: the running one), or
+            :data:`SCRATCH`.
+        participant: who is calibrated (the model's provenance).
+        train_args: further ``sicleer-train`` options.
+        threads: torch threads of the training process.
+    """
+
+    def __init__(self, engine: Engine, folder: Path, *, model_path: Path | None = None,
+                 trials_needed: int | None = None, then_run: bool = False,
+                 start_from: Path | str | None = None, participant: str | None = None,
+                 train_args: Sequence[str] = (), threads: int = 1) -> None:
+        if trials_needed is not None and trials_needed < 2:
+            raise ValueError(f"calibration needs at least 2 trials, not {trials_needed}")
+        self.engine = engine
+        self.folder = Path(folder)
+        self.model_path = Path(model_path) if model_path else self.folder / "calibrated.safetensors"
+        self.trials_needed = trials_needed
+        self.then_run = then_run
+        self.start_from = start_from
+        self.participant = participant
+        self.train_args = list(train_args)
+        self.threads = threads
+        self.class_names = list(engine.class_names)
+        self.buffer = CalibrationBuffer(len(engine.channel_names), engine.sfreq)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._train = threading.Event()
+        self._use = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._job: TrainingJob | None = None
+        self._status = CalibrationStatus(CalibrationPhase.COLLECTING,
+                                         "calibration: waiting for labelled trials",
+                                         needed=trials_needed)
+        self._since = float("inf")  # LSL time of the first sample kept
+        self._retry = True  # after a failure: train again when more trials come
+
+    # ------------------------------------------------------------------ control
+    def start(self) -> None:
+        """Start keeping the raw data and watching the trials (returns at once)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.engine.set_raw_sink(self._keep)
+        self._thread = threading.Thread(target=self._run, name="sicleer-calibration",
+                                        daemon=True)
+        self._thread.start()
+
+    def train_now(self) -> None:
+        """Train on the trials so far (the checks may refuse, with a message)."""
+        self._train.set()
+
+    def use_model(self) -> None:
+        """Swap the trained model into the engine (after training)."""
+        self._use.set()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop watching; a running training is cancelled. Idempotent."""
+        self._stop.set()
+        self.engine.set_raw_sink(None)
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        job = self._job
+        if job is not None:
+            job.cancel()
+
+    def status(self) -> CalibrationStatus:
+        """The current snapshot."""
+        with self._lock:
+            status = self._status
+        job = self._job
+        if status.phase == CalibrationPhase.TRAINING and job is not None:
+            phase, fraction = job.progress()
+            status = CalibrationStatus(status.phase, f"calibration: training ({phase}, "
+                                       f"{job.elapsed:.0f} s)", status.trials, status.per_class,
+                                       status.needed, fraction)
+        return status
+
+    # ------------------------------------------------------------------ thread
+    def _keep(self, raw: np.ndarray, times: np.ndarray) -> None:
+        if self._since == float("inf") and len(times):
+            self._since = float(times[0])
+        self.buffer.append(raw, times)
+
+    def _trials(self) -> list[LabelledTrial]:
+        tracker = self.engine.marker_tracker
+        if tracker is None:
+            return []
+        return [LabelledTrial(n, self.class_names[c], s, e)
+                for n, c, s, e in tracker.finished_trials(since=self._since)]
+
+    def _set(self, phase: CalibrationPhase, message: str, **fields: object) -> None:
+        with self._lock:
+            old = self._status
+            values = {"trials": old.trials, "per_class": old.per_class, "needed": old.needed,
+                      "result": old.result, "model_path": old.model_path, **fields}
+            self._status = CalibrationStatus(phase, message, **values)
+        if (phase, message) != (old.phase, old.message):
+            log.info("%s", message)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(0.25):
+                phase = self._status.phase
+                if phase in (CalibrationPhase.COLLECTING, CalibrationPhase.FAILED):
+                    self._collect()
+                elif phase == CalibrationPhase.TRAINED and (self.then_run or self._use.is_set()):
+                    self._swap()
+                if phase != CalibrationPhase.TRAINED:
+                    self._use.clear()  # "use" means nothing before a model is trained
+        except Exception as exc:  # a bug must not take the session down
+            log.exception("calibration stopped")
+            self._set(CalibrationPhase.FAILED, f"calibration stopped: {exc}")
+
+    def _collect(self) -> None:
+        trials = self._trials()
+        counts = Counter(t.label for t in trials)
+        per_class = tuple((c, counts[c]) for c in self.class_names)
+        needed = self.trials_needed
+        requested = self._train.is_set()
+        if not self._retry and not self._train.is_set():
+            return
+        if self._status.phase == CalibrationPhase.COLLECTING:
+            target = f"/{needed}" if needed else ""
+            self._set(CalibrationPhase.COLLECTING,
+                      f"calibration: {len(trials)}{target} labelled trials ("
+                      + ", ".join(f"{c} {n}" for c, n in per_class) + ")",
+                      trials=len(trials), per_class=per_class)
+        elif not requested and len(trials) == self._status.trials:
+            return  # failed: wait for another request or more trials
+        if requested or (needed is not None and len(trials) >= needed):
+            self._train.clear()
+            self._train_on(trials, per_class)
+
+    def _refusal(self, trials: list[LabelledTrial]) -> str | None:
+        """Why these trials cannot train a model (None: they can)."""
+        if self.engine.marker_tracker is None:
+            return ("calibration needs a marker stream with 'trial N start <label>' markers; "
+                    "the session follows none")
+        counts = Counter(t.label for t in trials)
+        missing = [c for c in self.class_names if not counts[c]]
+        if missing:
+            return (f"calibration: {len(trials)} labelled trials, none of class "
+                    f"{', '.join(missing)} (the model's classes: {', '.join(self.class_names)})"
+                    "; wait for more trials")
+        try:
+            time_split([t.label for t in trials], DEFAULT_TRAIN_FRACTION, "calibration")
+        except ValueError as exc:
+            return f"{exc}".replace("; change --train-fraction or use --protocol "
+                                    "cross-session", "; wait for more trials")
+        return None
+
+    def _train_on(self, trials: list[LabelledTrial], per_class: tuple) -> None:
+        refusal = self._refusal(trials)
+        if refusal:
+            self._set(CalibrationPhase.FAILED, refusal, trials=len(trials), per_class=per_class)
+            return
+        self._set(CalibrationPhase.TRAINING, f"calibration: training on {len(trials)} trials",
+                  trials=len(trials), per_class=per_class)
+        self.engine.push_event(f"calibration training {len(trials)} trials")
+        try:
+            result = self._fit(trials)
+        except (CalibrationError, OSError, ValueError) as exc:
+            if self._stop.is_set():
+                self._set(CalibrationPhase.STOPPED, "calibration cancelled: the session ended")
+                return
+            self._set(CalibrationPhase.FAILED, f"calibration failed: {exc}")
+            self.engine.push_event(f"calibration failed {exc}")
+            return
+        self._set(CalibrationPhase.TRAINED,
+                  f"calibration: trained in {result.seconds:.0f} s; {result.describe()}; "
+                  f"model {result.model_path}", result=result, model_path=result.model_path)
+        self.engine.push_event(f"calibration trained {result.model_path.name}")
+
+    def _fit(self, trials: list[LabelledTrial]) -> TrainingResult:
+        data, times = self.buffer.snapshot()
+        fif = write_calibration_fif(self.folder / "calibration_raw.fif", data, times,
+                                    self.engine.channel_names, self.engine.sfreq, trials,
+                                    self.participant)
+        init: Path | None
+        extra = list(self.train_args)
+        if self.start_from == SCRATCH:
+            init = None
+            extra = self._scratch_args() + extra
+        else:
+            init = Path(self.start_from) if self.start_from else self.engine.config.model
+        job = TrainingJob(fif, self.folder, self.model_path, self.class_names, init=init,
+                          participant=self.participant, train_args=extra,
+                          threads=self.threads)
+        self._job = job
+        log.info("calibration: %s", " ".join(job.argv()))
+        job.start()
+        while job.poll() is None:
+            if self._stop.wait(0.25):
+                job.cancel()
+                raise CalibrationError("cancelled")
+        return job.result()
+
+    def _scratch_args(self) -> list[str]:
+        """Options that give a model from scratch the running model's rate, window and chain
+        (so that it can replace it in the engine)."""
+        e = self.engine
+        f = e.meta.preprocessing.filters
+        args = ["--sfreq", f"{e.sfreq:g}", "--window-seconds", f"{e.window / e.sfreq:g}"]
+        if f is None:
+            return [*args, "--no-filter"]
+
+        def hz(v: float | None) -> str:
+            return "off" if v is None else f"{v:g}"
+
+        return [*args, "--l-freq", hz(f.l_freq), "--h-freq", hz(f.h_freq), "--notch",
+                hz(f.notch), "--filter-order", str(f.order)]
+
+    def _swap(self) -> None:
+        from models import load_model
+
+        status = self._status
+        path = status.model_path
+        try:
+            model = load_model(path, self.engine.device)
+            self.engine.swap_model(model, source=path.name)
+        except (OSError, ValueError) as exc:  # a damaged file, another montage or class set
+            self._retry = False  # more trials would not change that
+            self._set(CalibrationPhase.FAILED, f"calibration: cannot use {path}: {exc}")
+            return
+        self._set(CalibrationPhase.SWAPPED, f"calibration: predicting with {path.name} "
+                  f"from now on ({status.result.describe() if status.result else ''})")
+        self._use.clear()
