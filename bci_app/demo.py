@@ -28,7 +28,7 @@ DEMO_TRIAL_SECONDS = 20.0  # 15 trials x 20 s = 5 minutes, then it loops
 DEMO_SUBJECT = 1
 DEMO_SEED = 0  # the demo model was fitted to synthetic subject 1 of seed 0 (see make_demo_model.sh)
 DEMO_CALIBRATION_TRIALS = 9  # SEED's order puts every class on both sides of a 5 / 4 split
-DEMO_CALIBRATION_ARGS = "--epochs 10"  # a demo: about a minute of fine-tuning on 2 cores
+DEMO_CALIBRATION_ARGS = "--epochs 10 --min-steps 60"  # a demo: ~1-2 minutes of training
 
 
 def demo_recording(folder: Path = DEMO_DIR) -> Path:

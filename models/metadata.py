@@ -84,6 +84,12 @@ class Preprocessing:
     filters: FilterSpec | None = None
     unit: str = "uV"
 
+    @property
+    def live_filters(self) -> FilterSpec:
+        """The chain the model runs live (before any command-line override): the one it
+        declares, else the live defaults (:class:`FilterSpec`)."""
+        return self.filters if self.filters is not None else FilterSpec()
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {"unit": self.unit, "normalisation": self.normalisation.to_dict(),

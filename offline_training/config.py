@@ -224,7 +224,7 @@ class TrainConfig:
         filters = self.filters.to_dict() if self.filters is not None else None
         return ({k: getattr(self, k) for k in keys}
                 | {"stride_seconds": self.stride, "filters": filters,
-                   "init": str(self.init) if self.init is not None else None})
+                   "init": _init_digest(self.init)})
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable view (paths as strings)."""
@@ -234,3 +234,16 @@ class TrainConfig:
         d["data"] = [str(p) for p in self.paths]
         d["stride_seconds"] = self.stride
         return d
+
+
+def _init_digest(path: Path | None) -> str | None:
+    """What identifies an ``--init`` model in a fold's fingerprint: its stored digest (another
+    file at the same path is another model), else its path when the header is unreadable."""
+    if path is None:
+        return None
+    from models.metadata import DIGEST_KEY, ModelFileError, read_header
+
+    try:
+        return str(read_header(path).get(DIGEST_KEY) or path)
+    except (ModelFileError, OSError):
+        return str(path)

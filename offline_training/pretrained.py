@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from models.metadata import DIGEST_KEY, ModelMetadata, read_header, read_metadata
 from models.preprocessing import FilterSpec
@@ -55,6 +56,19 @@ class Pretrained:
         meta = read_metadata(path)
         return cls(path, meta, read_header(path).get(DIGEST_KEY, ""))
 
+    def _loaded(self) -> Any:
+        """The model file loaded on the CPU, once per process (checked against its digest)."""
+        loaded = self.__dict__.get("_cpu_model")
+        if loaded is None:
+            from models import load_model
+
+            loaded = load_model(self.path, "cpu")
+            object.__setattr__(self, "_cpu_model", loaded)
+        return loaded
+
+    def __getstate__(self) -> dict[str, Any]:  # fold processes load the file themselves
+        return {k: v for k, v in self.__dict__.items() if k != "_cpu_model"}
+
     @property
     def channels(self) -> list[str]:
         """The model's channel names, in input order."""
@@ -73,8 +87,7 @@ class Pretrained:
     @property
     def filters(self) -> FilterSpec:
         """The chain the model runs live: the one it declares, else the live defaults."""
-        declared = self.meta.preprocessing.filters
-        return declared if declared is not None else FilterSpec()
+        return self.meta.preprocessing.live_filters
 
     @property
     def class_names(self) -> list[str]:
@@ -134,11 +147,9 @@ class Pretrained:
 
         import torch
 
-        from models import load_model
         from models.network import ClassifierHead
 
-        loaded = load_model(self.path, "cpu")
-        net = copy.deepcopy(loaded.net)
+        net = copy.deepcopy(self._loaded().net)
         kept = self.same_classes(class_names)
         if not kept:
             net.cfg = dataclasses.replace(net.cfg, n_classes=len(class_names))
@@ -154,7 +165,8 @@ class Pretrained:
         Raises:
             models.metadata.ModelFileError: the weights cannot be loaded.
         """
-        from models import load_model
+        import torch
 
-        loaded = load_model(self.path, device)
-        return loaded.net.eval(), loaded.meta.normalisation
+        loaded = self._loaded()
+        target = torch.device(device) if isinstance(device, str) else device
+        return copy.deepcopy(loaded.net).to(target).eval(), loaded.meta.normalisation

@@ -94,6 +94,8 @@ class Calibrator:
         start_from: the model file to fine-tune (default: the running one), or
             :data:`SCRATCH`.
         participant: who is calibrated (the model's provenance).
+        session: the session's name in the model's provenance (default: the recording's
+            file name without ``.xdf``, else ``"calibration"``).
         train_args: further ``sicleer-train`` options.
         threads: torch threads of the training process.
     """
@@ -101,7 +103,8 @@ class Calibrator:
     def __init__(self, engine: Engine, folder: Path, *, model_path: Path | None = None,
                  trials_needed: int | None = None, then_run: bool = False,
                  start_from: Path | str | None = None, participant: str | None = None,
-                 train_args: Sequence[str] = (), threads: int = 1) -> None:
+                 session: str | None = None, train_args: Sequence[str] = (),
+                 threads: int = 1) -> None:
         if trials_needed is not None and trials_needed < 2:
             raise ValueError(f"calibration needs at least 2 trials, not {trials_needed}")
         self.engine = engine
@@ -111,6 +114,8 @@ class Calibrator:
         self.then_run = then_run
         self.start_from = start_from
         self.participant = participant
+        record = engine.config.record
+        self.session = session or (record.stem if record is not None else "calibration")
         self.train_args = list(train_args)
         self.threads = threads
         self.class_names = list(engine.class_names)
@@ -176,8 +181,12 @@ class Calibrator:
         tracker = self.engine.marker_tracker
         if tracker is None:
             return []
+        # a trial under way when the app connected counts with the part it has, if that
+        # holds at least one window
+        least = self.engine.window / self.engine.sfreq
         return [LabelledTrial(n, self.class_names[c], s, e)
-                for n, c, s, e in tracker.finished_trials(since=self._since)]
+                for n, c, s, e in tracker.finished_trials(since=self._since)
+                if e - max(s, self._since) >= least]
 
     def _set(self, phase: CalibrationPhase, message: str, **fields: object) -> None:
         with self._lock:
@@ -264,7 +273,7 @@ class Calibrator:
 
     def _fit(self, trials: list[LabelledTrial]) -> TrainingResult:
         data, times = self.buffer.snapshot()
-        fif = write_calibration_fif(self.folder / "calibration_raw.fif", data, times,
+        fif = write_calibration_fif(self.folder / f"{self.session}_raw.fif", data, times,
                                     self.engine.channel_names, self.engine.sfreq, trials,
                                     self.participant)
         init: Path | None

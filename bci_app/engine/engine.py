@@ -62,7 +62,6 @@ from bci_app.signal.ring import SampleRing
 from models import LoadedModel, load_model
 from models.device import device_name, resolve_device
 from models.eeg.regions import FAA_PAIR
-from models.preprocessing import FilterSpec
 
 __all__ = ["Engine", "ModelSwapError", "RawSink", "model_id", "use_one_inference_thread"]
 
@@ -303,9 +302,8 @@ class Engine:
             (list(new.class_names) == self.class_names, "classes",
              ", ".join(new.class_names), ", ".join(self.class_names)),
         ]
-        # a file that declares no chain runs with the live defaults (EngineConfig)
-        new_chain = (new.preprocessing.filters or FilterSpec()).at_rate(self.sfreq)
-        old_chain = (old.preprocessing.filters or FilterSpec()).at_rate(self.sfreq)
+        new_chain = new.preprocessing.live_filters.at_rate(self.sfreq)
+        old_chain = old.preprocessing.live_filters.at_rate(self.sfreq)
         if new_chain != old_chain:
             checks.append((False, "filter chain", new_chain.describe(), old_chain.describe()))
         wrong = [f"{what} {a} (running: {b})" for ok, what, a, b in checks if not ok]

@@ -185,7 +185,7 @@ class MarkerTracker:
         """Trials with a class whose end marker has arrived, oldest first.
 
         Args:
-            since: only trials that started at or after this LSL time (s).
+            since: only trials that end after this LSL time (s).
 
         Returns:
             (trial number, class index, start, end) per trial; start and end are the LSL
@@ -193,7 +193,7 @@ class MarkerTracker:
         """
         with self._lock:
             return [(iv.trial, iv.cls, iv.start, iv.end) for iv in self._intervals
-                    if iv.cls is not None and iv.end != float("inf") and iv.start >= since]
+                    if iv.cls is not None and iv.end != float("inf") and iv.end > since]
 
     def truth_at(self, lsl_time: float) -> int | None:
         """Class index of the trial running at ``lsl_time`` (s, LSL clock), else None.

@@ -114,12 +114,23 @@ def _assemble(path: Path, signals: Signals, labels: LabelMap | None,
         path=path, data=signals.data, sfreq=signals.sfreq, ch_names=list(signals.ch_names),
         dropped=list(signals.dropped), trials=trials,
         subject=(subject or entities.get("subject") or signals.subject or default_subject
-                 or path.stem),
-        session=session_name(entities) or path.stem,
+                 or _name_of(path)),
+        session=session_name(entities) or _name_of(path),
         descriptions=distinct_descriptions(signals.events), notes=[*signals.notes, *notes])
     for note in recording.notes:
         log.info("%s: %s", path, note)
     return recording
+
+
+def _name_of(path: Path) -> str:
+    """A file's name as a session (or default subject): its stem without MNE's FIF naming
+    suffix (``p07_raw.fif`` -> ``p07``), which names the file type, not the session."""
+    stem = path.stem
+    if path.suffix.lower() == ".fif":
+        for suffix in ("_raw", "-raw", "_eeg", "-eeg"):
+            if stem.endswith(suffix) and len(stem) > len(suffix):
+                return stem[: -len(suffix)]
+    return stem
 
 
 def _check_finite(path: Path, signals: Signals) -> None:

@@ -48,7 +48,7 @@ def test_fif_with_a_nonzero_first_sample(tmp_path: Path, meas_date: bool) -> Non
     assert np.abs(rec.data[0]).max() == pytest.approx(AMPLITUDE_UV, rel=1e-5)
     _check_trials(rec)
     assert rec.descriptions == ["stim_neg_1", "stim_pos_1", "stim_neg_2"]
-    assert rec.subject == "rec_raw" and rec.session == "rec_raw"  # the stem, without metadata
+    assert rec.subject == "rec" and rec.session == "rec"  # the stem less _raw, no metadata
 
 
 def test_set_32_channels_with_an_eog_channel(tmp_path: Path) -> None:
