@@ -383,8 +383,8 @@ def _start(args: argparse.Namespace, config: EngineConfig) -> int:
             return ExitCode.USAGE  # rate or chain cannot take (--h-freq below its high-pass)
         return run_headless(engine, calibration)
     if calibration is not None:
-        print("bci-app: error: --calibrate-trials runs headless for now (add --headless); "
-              "the window's Calibrate panel is not built yet", file=sys.stderr)
+        print("bci-app: error: --calibrate-trials is for --headless sessions; in the window, "
+              "use the Calibrate panel", file=sys.stderr)
         return ExitCode.USAGE
     from bci_app.gui.app import run_gui
     from models.io import warm_up_tracing

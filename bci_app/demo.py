@@ -5,7 +5,7 @@
 3. Opens the app on the demo model (or, with no display, runs the headless engine and prints
    a live line per second). Closing the app stops the replay.
 
-With ``--calibrate`` (headless for now) the session is also recorded into ``.demo/session.xdf``
+With ``--calibrate`` (headless) the session is also recorded into ``.demo/session.xdf``
 and calibrated on its first :data:`DEMO_CALIBRATION_TRIALS` trials (``sicleer-train --init``
 the demo model, in a separate process), then goes on predicting with the participant's model.
 """

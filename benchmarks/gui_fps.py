@@ -8,7 +8,10 @@ recording (62 channels, 200 Hz), or with ``--engine fake`` on the synthetic
 Phases:
 1. frontal + temporal traces (20 channels), ``--seconds`` s;
 2. all 62 channels, ``--seconds`` s;
-3. (real engine) transitions, each timed from the action until the window settles: stop,
+3. all 62 channels while a calibration training (``sicleer-train --init`` the demo model on
+   nine 10-s synthetic trials, in its own process at niceness 10 with one thread, as the
+   Calibrate panel runs it) goes on beside the window, ``--seconds`` s or until it ends;
+4. (real engine) transitions, each timed from the action until the window settles: stop,
    start, the stream killed (until ``lost``), the stream back (until ``running``), a bad
    model file chosen (until ``error``) and the good model chosen again (until ``running``).
 
@@ -148,6 +151,26 @@ class ReplayProcess:
             proc.wait(5)
 
 
+def start_training(folder: Path, model: Path) -> Any:
+    """A calibration training as the Calibrate panel starts it, on synthetic trials."""
+    from bci_app.calibration.buffer import LabelledTrial, write_calibration_fif
+    from bci_app.calibration.job import TrainingJob
+    from models import load_model
+
+    meta = load_model(model).meta
+    sfreq, n_ch = float(meta.sfreq), len(meta.channel_names)
+    rng = np.random.default_rng(0)
+    times = np.arange(int(90 * sfreq)) / sfreq
+    data = rng.normal(0.0, 10.0, (n_ch, times.size)).astype(np.float32)
+    trials = [LabelledTrial(k + 1, meta.class_names[k % len(meta.class_names)], 10.0 * k,
+                            10.0 * k + 9.9) for k in range(9)]
+    fif = write_calibration_fif(folder / "bench_raw.fif", data, times, meta.channel_names,
+                                sfreq, trials)
+    job = TrainingJob(fif, folder, folder / "bench.safetensors", meta.class_names, init=model)
+    job.start()
+    return job
+
+
 def transitions(window: MainWindow, probe: StallProbe, replay: ReplayProcess,
                 bad_model: Path, good_model: Path) -> list[tuple[str, float, float, bool]]:
     """Drive the window through the transitions; (name, seconds, max stall ms, reached)."""
@@ -222,6 +245,18 @@ def main(argv: list[str] | None = None) -> int:
             window.traces.all_box.setChecked(all_channels)
             spin(2.0)  # settle
             rows.append((label, run_phase(window, args.seconds, painter, probe)))
+        with tempfile.TemporaryDirectory() as tmp:
+            job = start_training(Path(tmp), Path(config.model))
+            try:
+                spin(2.0)  # the trainer's start-up (imports) is part of what is measured
+                rows.append(("62 ch + calibration training",
+                             run_phase(window, args.seconds, painter, probe)))
+            finally:
+                running = job.poll() is None
+                job.cancel()
+            if not running:
+                print(f"note: the training ended within the phase ({job.last_error()})",
+                      file=sys.stderr)
         events = []
         if replay is not None:
             with tempfile.TemporaryDirectory() as tmp:

@@ -28,6 +28,7 @@ from models.eeg.seed_layout import SEED_CHANNELS, SEED_CLASS_NAMES
 from models.metadata import ModelFileError, read_metadata
 from models.preprocessing import FilterSpec
 
+from .calibration_panel import CalibrationPanel, CalibratorFactory, CalibratorLike
 from .plots import BandPowerPanel, HeadMapPanel, RingBuffer, TracesPanel, TrajectoryPanel
 from .widgets import STARTING, STOPPING, ModelInfo, SettingsDialog, StatusPanel, TopBar
 
@@ -61,6 +62,16 @@ def read_model_info(path: Path) -> ModelInfo:
                      sfreq=float(meta.sfreq))
 
 
+def _stop_calibrator(calibrator: CalibratorLike | None) -> None:
+    """Stop a calibrator before its engine (in a worker thread; errors are printed)."""
+    if calibrator is None:
+        return
+    try:
+        calibrator.stop()
+    except Exception:  # the engine must still stop
+        traceback.print_exc()
+
+
 class _Bridge(QtCore.QObject):
     """Carries worker-thread outcomes to the GUI thread (queued connections)."""
 
@@ -84,6 +95,8 @@ class MainWindow(QtWidgets.QMainWindow):
         refresh_hz: plot refresh rate.
         trajectory_seconds: time span of the trajectory and band-power plots.
         trace_seconds: time span of the EEG traces.
+        calibrator_factory: builds the Calibrate panel's calibrator for the running engine
+            (default: :func:`bci_app.gui.calibration_panel.default_calibrator_factory`).
     """
 
     closed = QtCore.Signal()
@@ -91,7 +104,9 @@ class MainWindow(QtWidgets.QMainWindow):
     def __init__(self, engine_factory: EngineFactory, config: EngineConfig, *,
                  stream_lister: StreamLister | None = None, autostart: bool = False,
                  refresh_hz: float = 30.0, trajectory_seconds: float = 180.0,
-                 trace_seconds: float = 10.0, parent: QtWidgets.QWidget | None = None) -> None:
+                 trace_seconds: float = 10.0,
+                 calibrator_factory: CalibratorFactory | None = None,
+                 parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("SI-CLEER live emotion BCI")
         self._factory = engine_factory
@@ -115,6 +130,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._bridge.stopped.connect(self._on_stopped)
         self._bridge.streams.connect(self._on_streams)
         self._bridge.model_info.connect(self._on_model_info)
+        self._calibrator_factory = calibrator_factory
 
         # performance counters (read by tests and benchmarks/gui_fps.py)
         self.tick_times: deque[float] = deque(maxlen=4096)  # perf_counter at each tick
@@ -171,14 +187,36 @@ class MainWindow(QtWidgets.QMainWindow):
         body.addWidget(right)
         body.setStretchFactor(0, 3)
         body.setStretchFactor(1, 2)
-        body.setSizes([950, 650])
+        body.setSizes([812, 600])  # beside the Calibrate dock both titles fit at 1680 px
         central = QtWidgets.QWidget()
         col = QtWidgets.QVBoxLayout(central)
         col.setContentsMargins(4, 0, 4, 0)
         col.setSpacing(2)
-        col.addWidget(self.top_bar)
         col.addWidget(body, 1)
         self.setCentralWidget(central)
+        # the Calibrate panel docks on the right: its messages wrap downwards there, so a long
+        # one never resizes (and repaints) the plots
+        self.calibration = CalibrationPanel(self._calibrator_factory, spawn=self._spawn)
+        dock = QtWidgets.QDockWidget("Calibrate", self)
+        dock.setObjectName("calibrationDock")
+        dock.setWidget(self.calibration)
+        self.addDockWidget(QtCore.Qt.RightDockWidgetArea, dock)
+        self.resizeDocks([dock], [256], QtCore.Qt.Horizontal)
+        self.calibration_dock = dock
+        # the top bar spans the window above the dock (a fixed tool bar), with the dock's
+        # show / hide button (hidden, the plots get its width)
+        bar = QtWidgets.QToolBar("Session", self)
+        bar.setObjectName("topBar")
+        bar.setMovable(False)
+        bar.setFloatable(False)
+        bar.setContextMenuPolicy(QtCore.Qt.PreventContextMenu)
+        bar.toggleViewAction().setVisible(False)
+        bar.addWidget(self.top_bar)
+        toggle = dock.toggleViewAction()
+        toggle.setText("Calibrate")
+        toggle.setToolTip("show or hide the Calibrate panel")
+        bar.addAction(toggle)
+        self.addToolBar(QtCore.Qt.TopToolBarArea, bar)
 
         tb = self.top_bar
         tb.start_requested.connect(self.start_engine)
@@ -228,6 +266,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         old = self._engine
         self._engine = None
+        calibrator = self._detach_calibrator("the session restarted")
         self._generation += 1
         gen = self._generation
         self._busy = "starting"
@@ -241,6 +280,7 @@ class MainWindow(QtWidgets.QMainWindow):
         created, lock = self._created, self._created_lock
 
         def work() -> None:
+            _stop_calibrator(calibrator)
             if old is not None:
                 try:
                     old.stop(5.0)
@@ -271,15 +311,27 @@ class MainWindow(QtWidgets.QMainWindow):
         self._busy = "stopping"
         self.top_bar.set_running(False, busy=True)
         self.status_panel.set_state(STOPPING)
-        self._stop_in_thread(engine, self._generation)
+        self._stop_in_thread(engine, self._generation,
+                             self._detach_calibrator("the session stopped"))
 
-    def _stop_in_thread(self, engine: EngineLike, gen: int) -> None:
+    def _detach_calibrator(self, reason: str) -> CalibratorLike | None:
+        """Take the Calibrate panel's calibrator away from the engine about to stop."""
+        calibrator = self.calibration.detach(reason)
+        self.calibration.set_engine(None)
+        return calibrator
+
+    def _stop_in_thread(self, engine: EngineLike | None, gen: int,
+                        calibrator: CalibratorLike | None = None) -> None:
+        """Stop ``calibrator`` (it may block while it cancels a training), then ``engine``,
+        in a worker thread."""
         bridge, created, lock = self._bridge, self._created, self._created_lock
 
         def work() -> None:
+            _stop_calibrator(calibrator)
             err = ""
             try:
-                engine.stop(5.0)
+                if engine is not None:
+                    engine.stop(5.0)
             except Exception as exc:
                 err = f"stop failed: {type(exc).__name__}: {exc}"
             with lock:
@@ -305,6 +357,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.stop_engine()
             return
         self._engine = engine
+        self.calibration.set_engine(engine)
         freeze_heap()  # a full garbage collection of the loaded libraries froze the GUI 178 ms
         self._show_model(list(engine.class_names), list(engine.channel_names))
         meta = getattr(engine, "meta", None)
@@ -328,6 +381,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._busy = None
         self.top_bar.set_running(False)
         self.status_panel.set_state(EngineState.STOPPED)
+        self.status_panel.set_recording("")
         if error:
             self.status_panel.show_error(error)
 
@@ -335,9 +389,11 @@ class MainWindow(QtWidgets.QMainWindow):
         """Stop the timer and the engine; wait for worker threads (use after the event loop)."""
         self.timer.stop()
         self._panel_timer.stop()
+        self.calibration.timer.stop()
         engine, self._engine = self._engine, None
-        if engine is not None:
-            self._stop_in_thread(engine, -1)
+        calibrator = self._detach_calibrator("the window closed")
+        if engine is not None or calibrator is not None:
+            self._stop_in_thread(engine, -1, calibrator)
         deadline = time.monotonic() + timeout
         for t in list(self._threads):
             t.join(max(0.0, deadline - time.monotonic()))
@@ -353,9 +409,11 @@ class MainWindow(QtWidgets.QMainWindow):
         """Stop the engine without blocking the GUI thread."""
         self.timer.stop()
         self._panel_timer.stop()
+        self.calibration.timer.stop()
         engine, self._engine = self._engine, None
-        if engine is not None:
-            self._stop_in_thread(engine, -1)
+        calibrator = self._detach_calibrator("the window closed")
+        if engine is not None or calibrator is not None:
+            self._stop_in_thread(engine, -1, calibrator)
         if self._settings is not None:
             self._settings.close()
         super().closeEvent(event)

@@ -363,7 +363,8 @@ def _fmt(value: Any, spec: str, unit: str = "") -> str:
 
 
 class StatusPanel(QtWidgets.QStatusBar):
-    """Stream, channels, state, latency, inference time, device, losses and messages."""
+    """Stream, channels, state, latency, inference time, device, losses, messages, the model
+    predicting and, while the session records, a red REC badge with what is recorded."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -391,6 +392,17 @@ class StatusPanel(QtWidgets.QStatusBar):
             self.addWidget(label)
             self.addWidget(_separator())
         self.addWidget(self.message, 1)
+        self.model = QtWidgets.QLabel("model –")
+        self.model.setToolTip("the model predicting now (the first 12 hex digits of its "
+                              "file's digest; the session log's model column)")
+        self.rec_badge = QtWidgets.QLabel("REC")
+        self.rec_badge.setStyleSheet("background:#c0392b; color:white; font-weight:700;"
+                                     " border-radius:3px; padding:1px 6px;")
+        self.recording = QtWidgets.QLabel("")
+        self.addPermanentWidget(self.model)
+        self.addPermanentWidget(self.rec_badge)
+        self.addPermanentWidget(self.recording)
+        self.set_recording("")
         # a fixed height: a message in bold or with a taller glyph (⚠) must not grow the bar,
         # which would shrink and repaint every plot above it
         self.setFixedHeight(self.fontMetrics().height() + 12)
@@ -417,6 +429,22 @@ class StatusPanel(QtWidgets.QStatusBar):
         self.message.setToolTip(text)
         self.message.setStyleSheet("color:#c9d1d9")
 
+    def set_model(self, model_id: str) -> None:
+        """Show which model predicts (its id; "" when unknown)."""
+        text = f"model {model_id}" if model_id else "model –"
+        if text != self.model.text():
+            self.model.setText(text)
+
+    def set_recording(self, text: str) -> None:
+        """Show the REC badge and ``text`` ("recording s.xdf (1.2 MB, 00:42)"); "" hides
+        them (not recording)."""
+        if text == self.recording.text() and self.rec_badge.isHidden() == (not text):
+            return
+        self.recording.setText(text)
+        self.recording.setToolTip(text)
+        self.rec_badge.setVisible(bool(text))
+        self.recording.setVisible(bool(text))
+
     def clear_error(self) -> None:
         """Remove the message."""
         self.message.setText("")
@@ -424,6 +452,8 @@ class StatusPanel(QtWidgets.QStatusBar):
 
     def update_status(self, s: EngineStatus) -> None:
         """Show an engine status snapshot (only relabels what changed)."""
+        self.set_model(s.model)
+        self.set_recording(s.recording)
         link, st = s.link, s.stats
         key = (s.state, s.message, s.device, link, st.latency_p50, st.latency_p95,
                st.inference_ms, st.samples_lost, st.windows_skipped, st.nan_windows,

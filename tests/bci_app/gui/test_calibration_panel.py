@@ -1,0 +1,459 @@
+"""The window's Calibrate panel (pytest-qt, offscreen), with a scripted calibrator standing in
+for :class:`bci_app.calibration.controller.Calibrator` and the synthetic FakeEngine."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("pytestqt")
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from bci_app.calibration.controller import SCRATCH, CalibrationPhase, CalibrationStatus
+from bci_app.calibration.job import TrainingResult
+from bci_app.engine.state import EngineState, EngineStatus
+from bci_app.gui.calibration_panel import (
+    DEFAULT_TRIALS,
+    breakable,
+    calibration_paths,
+    calibration_unsupported,
+    default_calibrator_factory,
+)
+from bci_app.gui.fake_engine import FakeEngine, default_config
+from bci_app.gui.main_window import MainWindow
+
+pytestmark = pytest.mark.gui
+
+ZWSP = "\u200b"
+MODEL_ID = "0123456789ab"
+RECORDING = "recording p07.xdf (1.2 MB, 00:42)"
+COLLECTING = CalibrationStatus(
+    CalibrationPhase.COLLECTING,
+    "calibration: 3/9 labelled trials (negative 1, neutral 1, positive 1)", trials=3,
+    per_class=(("negative", 1), ("neutral", 1), ("positive", 1)), needed=9)
+RESULT = TrainingResult(
+    Path("/data/lab/sessions/2026-12-02/participant_P07/p07-calibrated.safetensors"),
+    {"folds": [{"test_trials": 4, "n_test": 120}]}, finetuned=0.78, pretrained=0.41,
+    baseline=0.70, seconds=42.0)
+
+_OPEN_WINDOWS: list[MainWindow] = []
+
+
+@pytest.fixture(autouse=True)
+def close_windows() -> Any:
+    """Shut every window down after its test; no fake engine thread may be left."""
+    yield
+    while _OPEN_WINDOWS:
+        window = _OPEN_WINDOWS.pop()
+        window.shutdown(3.0)
+        window.close()
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        if not any(t.name == "fake-engine" and t.is_alive() for t in threading.enumerate()):
+            return
+        time.sleep(0.05)
+    pytest.fail("a fake engine thread is still running after the test")
+
+
+class CalibratableEngine(FakeEngine):
+    """A FakeEngine with what the Calibrator uses of the real engine, a model id and a
+    recording; it notes when it is stopped."""
+
+    def __init__(self, config: Any, events: list[str]) -> None:
+        super().__init__(config)
+        self.events = events
+        self.sfreq = self._sfreq
+        self.window = int(self._sfreq)
+        self.device = "cpu"
+        self.marker_tracker = None
+        self.recording_path: Path | None = None
+        self.recording = RECORDING
+
+    def set_raw_sink(self, sink: Any) -> None:
+        """Nothing to feed: the scripted calibrator keeps no data."""
+
+    def swap_model(self, model: Any, source: str = "") -> None:
+        """Not used by the scripted calibrator."""
+
+    def push_event(self, text: str) -> None:
+        """Not used by the scripted calibrator."""
+
+    def status(self) -> EngineStatus:
+        """The fake's status with a model id and, while it runs, the recording line."""
+        status = super().status()
+        running = status.state not in (EngineState.STOPPED, EngineState.ERROR)
+        return dataclasses.replace(status, model=MODEL_ID,
+                                   recording=self.recording if running else "")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop, noting it (the window must stop the calibrator first)."""
+        self.events.append("engine.stop")
+        super().stop(timeout)
+
+
+class ScriptedCalibrator:
+    """A CalibratorLike whose status the test sets; ``stop`` blocks like a cancelled
+    training does."""
+
+    def __init__(self, events: list[str], stop_seconds: float = 0.0) -> None:
+        self.events = events
+        self.stop_seconds = stop_seconds
+        self.calls: list[str] = []
+        self.now = COLLECTING
+
+    def start(self) -> None:
+        """Note the call."""
+        self.calls.append("start")
+
+    def train_now(self) -> None:
+        """Note the call."""
+        self.calls.append("train_now")
+
+    def use_model(self) -> None:
+        """Note the call."""
+        self.calls.append("use_model")
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Note the call, then block for ``stop_seconds``."""
+        self.calls.append("stop")
+        self.events.append("calibrator.stop")
+        time.sleep(self.stop_seconds)
+
+    def status(self) -> CalibrationStatus:
+        """What the test scripted."""
+        return self.now
+
+
+class Session:
+    """A window on CalibratableEngines with a scripted calibrator factory."""
+
+    def __init__(self, qtbot: Any, *, stop_seconds: float = 0.0, engine: type = CalibratableEngine,
+                 autostart: bool = True, fail: str = "") -> None:
+        self.events: list[str] = []
+        self.options: list[dict[str, Any]] = []
+        self.calibrators: list[ScriptedCalibrator] = []
+        self.stop_seconds = stop_seconds
+        self.fail = fail
+        self.engines: list[FakeEngine] = []
+        self.window = MainWindow(self._engine_factory(engine), default_config(),
+                                 stream_lister=lambda: [], autostart=autostart,
+                                 calibrator_factory=self._calibrator_factory)
+        qtbot.addWidget(self.window)
+        _OPEN_WINDOWS.append(self.window)
+        self.window.resize(1680, 1000)
+        self.window.show()
+        self.panel = self.window.calibration
+        self.qtbot = qtbot
+
+    def _engine_factory(self, engine: type) -> Any:
+        def build(config: Any) -> FakeEngine:
+            made = engine(config, self.events) if engine is CalibratableEngine else engine(config)
+            self.engines.append(made)
+            return made
+
+        return build
+
+    def _calibrator_factory(self, engine: Any, options: dict[str, Any]) -> ScriptedCalibrator:
+        if self.fail:
+            raise RuntimeError(self.fail)
+        self.options.append(options)
+        calibrator = ScriptedCalibrator(self.events, self.stop_seconds)
+        self.calibrators.append(calibrator)
+        return calibrator
+
+    def wait_running(self) -> None:
+        self.qtbot.waitUntil(lambda: self.window.state == EngineState.RUNNING, timeout=4000)
+
+    def start_calibration(self) -> ScriptedCalibrator:
+        self.qtbot.waitUntil(self.panel.start_button.isEnabled, timeout=4000)
+        self.panel.start_button.click()
+        self.qtbot.waitUntil(lambda: self.panel.calibrator is not None, timeout=3000)
+        return self.calibrators[-1]
+
+    def wait_phase(self, phase: str) -> None:
+        self.qtbot.waitUntil(lambda: self.panel.phase == phase, timeout=3000)
+
+
+def shown(label: QtWidgets.QLabel) -> str:
+    """A label's text without the zero-width break opportunities."""
+    return label.text().replace(ZWSP, "")
+
+
+def assert_not_cut(label: QtWidgets.QLabel) -> None:
+    """The label is tall and wide enough for its whole word-wrapped text."""
+    rect = label.contentsRect()
+    needed = label.fontMetrics().boundingRect(QtCore.QRect(0, 0, rect.width(), 100_000),
+                                              QtCore.Qt.TextWordWrap, label.text())
+    assert needed.width() <= rect.width(), (needed, rect, label.text())
+    assert needed.height() <= rect.height(), (needed, rect, label.text())
+
+
+def test_panel_follows_the_calibrator_through_its_phases(qtbot: Any, tmp_path: Path) -> None:
+    from bci_app.gui.app import apply_theme
+
+    apply_theme(QtWidgets.QApplication.instance())  # as bci-app does, before the window
+    s = Session(qtbot)
+    panel = s.panel
+    s.wait_running()
+    assert panel.phase == "idle" and panel.isEnabled()
+    assert panel.trials_box.value() == DEFAULT_TRIALS
+    assert not panel.train_button.isEnabled() and not panel.use_button.isEnabled()
+    panel.participant_edit.setText(" P07 ")
+    panel.start_from_box.setCurrentIndex(panel.start_from_box.findData(SCRATCH))
+    cal = s.start_calibration()
+    assert s.options == [{"trials_needed": 9, "start_from": SCRATCH, "participant": "P07"}]
+    assert cal.calls == ["start"]
+
+    # collecting 3/9
+    s.wait_phase("collecting")
+    assert panel.progress.maximum() == 9 and panel.progress.value() == 3
+    assert panel.progress.text() == "3/9 trials"
+    assert shown(panel.status_label) == COLLECTING.message
+    assert panel.train_button.isEnabled() and not panel.use_button.isEnabled()
+    assert panel.start_button.text().endswith("Stop calibration")
+    assert not panel.trials_box.isEnabled() and not panel.participant_edit.isEnabled()
+    panel.train_button.click()
+    assert cal.calls[-1] == "train_now"
+
+    # training, half way; then a phase without a fraction: a busy indicator
+    cal.now = CalibrationStatus(CalibrationPhase.TRAINING, "calibration: training (fit, 12 s)",
+                                3, COLLECTING.per_class, 9, 0.5)
+    s.wait_phase("training")
+    assert (panel.progress.minimum(), panel.progress.maximum()) == (0, 1000)
+    assert panel.progress.value() == 500 and panel.progress.text() == "50 %"
+    assert shown(panel.status_label) == "calibration: training (fit, 12 s)"
+    assert not panel.train_button.isEnabled() and not panel.use_button.isEnabled()
+    cal.now = dataclasses.replace(cal.now, progress=None, message="calibration: training "
+                                  "(export, 30 s)")
+    qtbot.waitUntil(lambda: panel.progress.maximum() == 0, timeout=3000)
+    assert panel.progress.minimum() == 0
+
+    # trained with a result: "Use this model" becomes available
+    message = (f"calibration: trained in 42 s; {RESULT.describe()}; model "
+               f"{RESULT.model_path}")
+    cal.now = CalibrationStatus(CalibrationPhase.TRAINED, message, 3, COLLECTING.per_class, 9,
+                                None, RESULT, RESULT.model_path)
+    s.wait_phase("trained")
+    assert panel.use_button.isEnabled() and not panel.train_button.isEnabled()
+    assert panel.progress.text() == "done" and panel.progress.value() == 1
+    assert shown(panel.status_label) == message
+    result = shown(panel.result_label)
+    assert "starting model as it was 41 %" in result and "fine-tuned 78 %" in result
+    assert "CSP + LDA 70 %" in result and str(RESULT.model_path) in result
+    qtbot.wait(50)
+    for label in (panel.status_label, panel.result_label):
+        assert_not_cut(label)
+    assert panel.width() <= s.window.width() // 4  # the plots keep their room
+
+    shot = tmp_path / "calibration_panel.png"
+    assert s.window.grab().save(str(shot))
+    image = QtGui.QImage(str(shot))
+    assert image.width() >= 1600 and image.height() >= 900
+    shutil.copyfile(shot, "/tmp/calibration_panel.png")
+
+    panel.use_button.click()
+    assert cal.calls[-1] == "use_model"
+    assert not panel.use_button.isEnabled()  # no second swap request
+    cal.now = dataclasses.replace(cal.now, phase=CalibrationPhase.SWAPPED,
+                                  message="calibration: predicting with "
+                                  "p07-calibrated.safetensors from now on")
+    s.wait_phase("in use")
+    assert not panel.use_button.isEnabled() and not panel.train_button.isEnabled()
+    assert panel.progress.text() == "done"
+    assert "fine-tuned 78 %" in shown(panel.result_label)
+
+
+def test_stopping_the_engine_stops_the_calibrator_first(qtbot: Any) -> None:
+    s = Session(qtbot, stop_seconds=0.6)  # a training being cancelled
+    s.wait_running()
+    cal = s.start_calibration()
+    s.wait_phase("collecting")
+    t0 = time.perf_counter()
+    s.window.top_bar.stop_button.click()
+    assert time.perf_counter() - t0 < 0.3  # the GUI thread does not wait for either
+    assert s.panel.calibrator is None and s.panel.phase == "stopped"
+    assert "the session stopped" in shown(s.panel.status_label)
+    qtbot.waitUntil(lambda: s.window.state == EngineState.STOPPED, timeout=5000)
+    assert cal.calls == ["start", "stop"]
+    assert s.events[:2] == ["calibrator.stop", "engine.stop"]
+    assert not s.panel.start_button.isEnabled()  # no engine: nothing to calibrate beside
+    assert "start the session first" in s.panel.start_button.toolTip()
+
+
+def test_closing_the_window_stops_the_calibrator(qtbot: Any) -> None:
+    s = Session(qtbot)
+    s.wait_running()
+    cal = s.start_calibration()
+    s.window.close()
+    qtbot.waitUntil(lambda: "engine.stop" in s.events, timeout=5000)
+    assert cal.calls == ["start", "stop"]
+    assert s.events[0] == "calibrator.stop"
+
+
+def test_restarting_the_session_stops_the_calibrator(qtbot: Any) -> None:
+    s = Session(qtbot)
+    s.wait_running()
+    cal = s.start_calibration()
+    s.window._reconfigure(hop=0.5)  # a running session restarts with new settings
+    qtbot.waitUntil(lambda: len(s.engines) == 2 and s.window.state == EngineState.RUNNING,
+                    timeout=5000)
+    assert cal.calls == ["start", "stop"] and s.events[:2] == ["calibrator.stop",
+                                                               "engine.stop"]
+    assert s.panel.calibrator is None and s.panel.start_button.isEnabled()
+
+
+def test_stop_calibration_from_the_panel(qtbot: Any) -> None:
+    s = Session(qtbot, stop_seconds=0.4)
+    s.wait_running()
+    cal = s.start_calibration()
+    s.wait_phase("collecting")
+    s.panel.start_button.click()  # now "Stop calibration"
+    assert s.panel.calibrator is None and not s.panel.start_button.isEnabled()
+    qtbot.waitUntil(s.panel.start_button.isEnabled, timeout=3000)
+    assert cal.calls == ["start", "stop"] and "engine.stop" not in s.events
+    assert s.panel.start_button.text().endswith("Start calibration")
+    assert "stopped" in shown(s.panel.status_label) and s.panel.phase == "stopped"
+    assert s.panel.trials_box.isEnabled()
+    second = s.start_calibration()  # a new calibration in the same session
+    assert second is not cal and len(s.calibrators) == 2
+
+
+def test_a_calibrator_that_cannot_start_is_reported(qtbot: Any) -> None:
+    s = Session(qtbot, fail="no room for calibration-20261202-101500")
+    s.wait_running()
+    qtbot.waitUntil(s.panel.start_button.isEnabled, timeout=3000)
+    s.panel.start_button.click()
+    qtbot.waitUntil(lambda: s.panel.phase == "failed", timeout=3000)
+    assert "RuntimeError: no room for calibration-20261202-101500" in shown(s.panel.status_label)
+    assert s.panel.calibrator is None and s.panel.start_button.isEnabled()
+
+
+def test_panel_is_disabled_with_the_reason_for_a_fake_engine(qtbot: Any) -> None:
+    s = Session(qtbot, engine=FakeEngine, autostart=False)
+    panel = s.panel
+    assert panel.isEnabled() and not panel.start_button.isEnabled()  # no engine yet
+    assert "start the session first" in panel.start_button.toolTip()
+    assert "start the session first" in shown(panel.status_label)
+    s.window.start_engine()
+    s.wait_running()
+    qtbot.waitUntil(lambda: not panel.isEnabled(), timeout=3000)
+    assert not panel.start_button.isEnabled()
+    assert "FakeEngine" in panel.toolTip() and "set_raw_sink" in panel.toolTip()
+    assert "calibration needs the live engine" in shown(panel.status_label)
+    s.window.stop_engine()
+    qtbot.waitUntil(lambda: s.window.state == EngineState.STOPPED, timeout=4000)
+    assert panel.isEnabled() and not panel.start_button.isEnabled()
+    assert s.options == []
+
+
+def test_status_bar_shows_the_model_and_the_recording(qtbot: Any) -> None:
+    s = Session(qtbot)
+    bar = s.window.status_panel
+    assert bar.rec_badge.isHidden() and bar.model.text() == "model –"
+    s.wait_running()
+    qtbot.waitUntil(lambda: bar.model.text() == f"model {MODEL_ID}", timeout=3000)
+    assert not bar.rec_badge.isHidden() and bar.rec_badge.text() == "REC"
+    assert bar.recording.text() == RECORDING and bar.recording.isVisible()
+    engine = s.engines[-1]
+    engine.recording = "recording p07.xdf (1.3 MB, 00:43)"
+    qtbot.waitUntil(lambda: bar.recording.text().endswith("00:43)"), timeout=3000)
+    s.window.stop_engine()
+    qtbot.waitUntil(lambda: s.window.state == EngineState.STOPPED, timeout=4000)
+    assert bar.rec_badge.isHidden() and bar.recording.isHidden()
+
+
+def test_long_messages_wrap_in_the_panel_and_never_resize_the_window(qtbot: Any) -> None:
+    s = Session(qtbot)
+    s.wait_running()
+    cal = s.start_calibration()
+    s.wait_phase("collecting")
+    qtbot.wait(50)
+    size, panel_width = s.window.size(), s.panel.width()
+    trajectory_width = s.window.trajectory.width()
+    path = "/data/lab/sessions/2026-12-02/participant_P07_with_a_long_name/" + "x" * 80
+    cal.now = CalibrationStatus(CalibrationPhase.FAILED, f"calibration failed: cannot write "
+                                f"{path}/calibration_raw.fif: No space left on device")
+    s.wait_phase("failed")
+    qtbot.wait(50)
+    assert s.window.size() == size and s.panel.width() == panel_width
+    assert s.window.trajectory.width() == trajectory_width
+    assert shown(s.panel.status_label).endswith("No space left on device")
+    assert s.panel.status_label.toolTip() == cal.now.message
+    assert_not_cut(s.panel.status_label)
+    assert s.panel.train_button.isEnabled()  # after a failure: train again when asked
+
+
+def test_dock_can_be_hidden_and_shown_from_the_top_bar(qtbot: Any) -> None:
+    s = Session(qtbot, autostart=False)
+    qtbot.waitExposed(s.window)
+    toggle = s.window.calibration_dock.toggleViewAction()
+    assert toggle.isEnabled() and toggle.isChecked()
+    toggle.trigger()
+    assert s.window.calibration_dock.isHidden()
+    toggle.trigger()
+    assert not s.window.calibration_dock.isHidden()
+
+
+def test_trials_spin_box_means_only_train_now_at_zero(qtbot: Any) -> None:
+    s = Session(qtbot, autostart=False)
+    box = s.panel.trials_box
+    box.setValue(2)
+    box.stepDown()  # 1 trial cannot be split: straight to 0
+    assert box.value() == 0 and box.text() == "Train now only"
+    assert s.panel.options()["trials_needed"] is None
+    box.stepUp()
+    assert box.value() == 2 and s.panel.options()["trials_needed"] == 2
+    assert s.panel.options()["participant"] is None
+    assert s.panel.options()["start_from"] is None  # the running model
+
+
+def test_breakable_lets_long_words_wrap_and_keeps_the_text() -> None:
+    text = "model /data/lab/sessions/p07-calibrated.safetensors " + "y" * 60 + " ok"
+    out = breakable(text)
+    assert out.replace(ZWSP, "") == text
+    assert all(len(word) <= 24 for part in out.split(" ") for word in part.split(ZWSP))
+    assert breakable("calibration: 3/9 labelled trials") == "calibration: 3/9 labelled trials"
+
+
+def test_calibration_paths_beside_the_recording_or_here(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    rec = tmp_path / "p07.xdf"
+    folder, model = calibration_paths(rec)
+    assert (folder, model) == (tmp_path / "p07-calibration",
+                               tmp_path / "p07-calibrated.safetensors")
+    folder.mkdir()
+    model.write_bytes(b"")
+    assert calibration_paths(rec) == (tmp_path / "p07-calibration-1",
+                                      tmp_path / "p07-calibrated-1.safetensors")
+    monkeypatch.chdir(tmp_path)
+    folder, model = calibration_paths(None, stamp="20261202-101500")
+    assert folder == Path("calibration-20261202-101500")
+    assert model == folder / "calibrated.safetensors"
+
+
+def test_default_factory_builds_the_real_calibrator(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from bci_app.calibration.controller import Calibrator
+
+    monkeypatch.chdir(tmp_path)
+    engine = CalibratableEngine(default_config(), [])
+    assert calibration_unsupported(engine) == ""
+    assert "FakeEngine" in calibration_unsupported(FakeEngine(default_config()))
+    engine.recording_path = tmp_path / "p07.xdf"
+    cal = default_calibrator_factory(engine, {"trials_needed": 9, "start_from": SCRATCH,
+                                              "participant": "P07"})
+    assert isinstance(cal, Calibrator)  # not started: nothing is written
+    assert cal.folder == tmp_path / "p07-calibration"
+    assert cal.model_path == tmp_path / "p07-calibrated.safetensors"
+    assert (cal.trials_needed, cal.start_from, cal.participant, cal.threads) == (9, SCRATCH,
+                                                                                 "P07", 1)
+    assert cal.status().phase == CalibrationPhase.COLLECTING
