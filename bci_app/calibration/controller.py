@@ -131,6 +131,7 @@ class Calibrator:
                                          needed=trials_needed)
         self._since = float("inf")  # LSL time of the first sample kept
         self._retry = True  # after a failure: train again when more trials come
+        self._seen = -1  # finished trials at the last look
 
     # ------------------------------------------------------------------ control
     def start(self) -> None:
@@ -212,24 +213,31 @@ class Calibrator:
             self._set(CalibrationPhase.FAILED, f"calibration stopped: {exc}")
 
     def _collect(self) -> None:
+        """Count the finished trials; train when enough are in or training was asked for.
+
+        Acts only when the count changed or on a request: a refusal (a class missing on one
+        side of the split) stays in the message until the next trial, then training is tried
+        again; so is a failed training. A model that cannot replace the running one is not
+        retried by itself (only :meth:`train_now`).
+        """
+        requested = self._train.is_set()
         trials = self._trials()
+        if not requested and (len(trials) == self._seen or not self._retry):
+            return
+        self._seen = len(trials)
         counts = Counter(t.label for t in trials)
         per_class = tuple((c, counts[c]) for c in self.class_names)
         needed = self.trials_needed
-        requested = self._train.is_set()
-        if not self._retry and not self._train.is_set():
-            return
-        if self._status.phase == CalibrationPhase.COLLECTING:
-            target = f"/{needed}" if needed else ""
-            self._set(CalibrationPhase.COLLECTING,
-                      f"calibration: {len(trials)}{target} labelled trials ("
-                      + ", ".join(f"{c} {n}" for c, n in per_class) + ")",
-                      trials=len(trials), per_class=per_class)
-        elif not requested and len(trials) == self._status.trials:
-            return  # failed: wait for another request or more trials
         if requested or (needed is not None and len(trials) >= needed):
             self._train.clear()
+            self._retry = True
             self._train_on(trials, per_class)
+            return
+        target = f"/{needed}" if needed else ""
+        self._set(CalibrationPhase.COLLECTING,
+                  f"calibration: {len(trials)}{target} labelled trials ("
+                  + ", ".join(f"{c} {n}" for c, n in per_class) + ")",
+                  trials=len(trials), per_class=per_class)
 
     def _refusal(self, trials: list[LabelledTrial]) -> str | None:
         """Why these trials cannot train a model (None: they can)."""
@@ -251,8 +259,9 @@ class Calibrator:
 
     def _train_on(self, trials: list[LabelledTrial], per_class: tuple) -> None:
         refusal = self._refusal(trials)
-        if refusal:
-            self._set(CalibrationPhase.FAILED, refusal, trials=len(trials), per_class=per_class)
+        if refusal:  # not a failure: more trials may mend it
+            self._set(CalibrationPhase.COLLECTING, refusal, trials=len(trials),
+                      per_class=per_class)
             return
         self._set(CalibrationPhase.TRAINING, f"calibration: training on {len(trials)} trials",
                   trials=len(trials), per_class=per_class)

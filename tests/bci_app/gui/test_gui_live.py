@@ -192,3 +192,62 @@ def test_window_on_the_engine_follows_the_model(kind: str, qtbot: Any, motor_mod
     header = list(read_log(tmp_path / "log.csv")[0])
     assert [c for c in header if c.startswith("p_")] == \
         [f"p_{c}" for c in classes] + [f"p_{c}_smooth" for c in classes]
+
+
+@pytest.mark.slow
+def test_calibrate_train_and_swap_in_the_window(qtbot: Any, seed_session_file: Path,
+                                                tiny_model: Path, tmp_path: Path,
+                                                unique_name: str) -> None:
+    """The Calibrate panel on a live replay: 10 trials of 3 s, a short real training (the
+    trainer's process, one thread, niceness 10), Use this model, the next windows from it
+    (60-120 s on 2 cores)."""
+    from bci_app.calibration.controller import CalibrationPhase, Calibrator
+
+    made: list[Calibrator] = []
+
+    def factory(engine: Any, options: dict[str, Any]) -> Calibrator:
+        calibrator = Calibrator(engine, tmp_path / "cal", threads=1,
+                                train_args=["--epochs", "1", "--min-steps", "10"], **options)
+        made.append(calibrator)
+        return calibrator
+
+    replay = Replay(seed_session_file, name=unique_name, source_id=unique_name, loop=True)
+    replay.start()
+    config = EngineConfig(model=tiny_model, stream=unique_name, device="cpu",
+                          outlet_name=f"{unique_name}-pred", log=tmp_path / "log.csv")
+    window = MainWindow(Engine, config, stream_lister=lambda: [], autostart=True,
+                        calibrator_factory=factory)
+    qtbot.addWidget(window, before_close_func=lambda w: w.shutdown(15.0))
+    window.resize(1680, 1000)
+    window.show()
+    panel = window.calibration
+    try:
+        qtbot.waitUntil(lambda: window.state == "running" and panel.start_button.isEnabled(),
+                        timeout=30_000)
+        first_model = window.engine.status().model
+        panel.trials_box.setValue(10)
+        panel.participant_edit.setText("P09")
+        qtbot.mouseClick(panel.start_button, QtCore.Qt.LeftButton)
+        qtbot.waitUntil(lambda: bool(made) and made[0].status().phase
+                        in (CalibrationPhase.TRAINED, CalibrationPhase.FAILED), timeout=150_000)
+        status = made[0].status()
+        assert status.phase == CalibrationPhase.TRAINED, status.message
+        qtbot.waitUntil(panel.use_button.isEnabled, timeout=2_000)
+        assert "fine-tuned" in panel.result_label.text().replace("\u200b", "")
+        qtbot.mouseClick(panel.use_button, QtCore.Qt.LeftButton)
+        qtbot.waitUntil(lambda: window.engine.status().model not in ("", first_model),
+                        timeout=10_000)
+        new_model = window.engine.status().model
+        n = window.engine.status().stats.windows_predicted
+        qtbot.waitUntil(lambda: window.engine.status().stats.windows_predicted >= n + 4,
+                        timeout=10_000)
+        assert made[0].status().phase == CalibrationPhase.SWAPPED
+    finally:
+        window.close()
+        window.shutdown(15.0)
+        replay.stop()
+    rows = read_log(tmp_path / "log.csv")
+    assert rows[-1]["model"] == new_model and rows[0]["model"] == first_model
+    from models import load_model
+
+    assert load_model(status.model_path).meta.provenance.participant == "P09"
