@@ -273,11 +273,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"GUI benchmark: engine={args.engine}, 62 model channels, timer {args.hz:g} Hz, "
           f"{args.seconds:g} s per phase, window {WINDOW_SIZE[0]}x{WINDOW_SIZE[1]}, Qt platform "
           f"{QtWidgets.QApplication.platformName()}, {os.cpu_count()} CPUs")
-    print(f"{'traces':26s} {'ticks/s':>8s} {'fps':>6s} {'upd mean':>9s} {'upd p95':>8s} "
+    print(f"{'traces':30s} {'ticks/s':>8s} {'fps':>6s} {'upd mean':>9s} {'upd p95':>8s} "
           f"{'upd max':>8s} {'stall p99':>9s} {'max stall':>9s} {'cpu %':>6s} {'fps/25':>7s} "
           f"{'stall/50ms':>10s}")
     for label, r in rows:
-        print(f"{label:26s} {r['ticks_per_s']:8.1f} {r['fps']:6.1f} "
+        print(f"{label:30s} {r['ticks_per_s']:8.1f} {r['fps']:6.1f} "
               f"{r['update_mean_ms']:7.2f}ms {r['update_p95_ms']:6.2f}ms "
               f"{r['update_max_ms']:6.2f}ms {r['stall_p99_ms']:7.1f}ms "
               f"{r['max_stall_ms']:7.1f}ms {r['cpu_percent']:6.0f} "
