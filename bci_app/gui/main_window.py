@@ -570,8 +570,11 @@ class MainWindow(QtWidgets.QMainWindow):
             except OSError as exc:
                 self.status_panel.show_error(f"cannot create the log folder: {exc}")
                 return
-        self._reconfigure(log=Path(path) if on else None)
-        self.status_panel.show_info(f"session log: {path}" if on else "session log off")
+        log = Path(path) if on else None
+        record = log.with_suffix(".xdf") if log is not None else None  # beside the log
+        self._reconfigure(log=log, record=record)
+        self.status_panel.show_info(f"recording: log {log}, XDF {record} (LabRecorder)" if on
+                                    else "recording off")
 
     def _show_settings(self) -> None:
         if self._settings is None:

@@ -134,8 +134,10 @@ class TopBar(QtWidgets.QWidget):
         self.record_button.setChecked(log is not None)
         self.record_button.setStyleSheet(
             "QPushButton:checked { background:#a93226; color:white; font-weight:600 }")
-        self.record_button.setToolTip("write the session log (applies from the next start; "
-                                      "a running session restarts)")
+        self.record_button.setToolTip("record the session: the CSV log at this path and, "
+                                      "with LabRecorder, an XDF file beside it (raw EEG, "
+                                      "markers, predictions, events); applies from the next "
+                                      "start, a running session restarts")
         row.addWidget(self.record_button)
         self.log_edit = QtWidgets.QLineEdit(str(log or default_log_path()))
         self.log_edit.setMinimumWidth(120)

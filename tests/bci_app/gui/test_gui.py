@@ -233,6 +233,9 @@ def test_settings_and_pickers_reconfigure(qtbot: Any) -> None:
     assert window.config.stream == "bci-replay" and window.config.source_id == "replay"
     window.top_bar.record_button.setChecked(True)
     assert window.config.log is not None and window.config.log.suffix == ".csv"
+    assert window.config.record == window.config.log.with_suffix(".xdf")  # LabRecorder's file
+    window.top_bar.record_button.setChecked(False)
+    assert window.config.log is None and window.config.record is None
 
 
 def test_all_channels_toggle(qtbot: Any) -> None:

@@ -214,7 +214,8 @@ def test_calibrate_train_and_swap_in_the_window(qtbot: Any, seed_session_file: P
     replay = Replay(seed_session_file, name=unique_name, source_id=unique_name, loop=True)
     replay.start()
     config = EngineConfig(model=tiny_model, stream=unique_name, device="cpu",
-                          outlet_name=f"{unique_name}-pred", log=tmp_path / "log.csv")
+                          outlet_name=f"{unique_name}-pred", log=tmp_path / "log.csv",
+                          record=tmp_path / "log.xdf")  # what the Record button sets
     window = MainWindow(Engine, config, stream_lister=lambda: [], autostart=True,
                         calibrator_factory=factory)
     qtbot.addWidget(window, before_close_func=lambda w: w.shutdown(15.0))
@@ -225,6 +226,8 @@ def test_calibrate_train_and_swap_in_the_window(qtbot: Any, seed_session_file: P
         qtbot.waitUntil(lambda: window.state == "running" and panel.start_button.isEnabled(),
                         timeout=30_000)
         first_model = window.engine.status().model
+        qtbot.waitUntil(lambda: window.status_panel.rec_badge.isVisible(), timeout=10_000)
+        assert "log.xdf" in window.status_panel.recording.text()
         panel.trials_box.setValue(10)
         panel.participant_edit.setText("P09")
         qtbot.mouseClick(panel.start_button, QtCore.Qt.LeftButton)
@@ -248,6 +251,13 @@ def test_calibrate_train_and_swap_in_the_window(qtbot: Any, seed_session_file: P
         replay.stop()
     rows = read_log(tmp_path / "log.csv")
     assert rows[-1]["model"] == new_model and rows[0]["model"] == first_model
+    import pyxdf
+
+    streams = {s["info"]["name"][0]: s for s in pyxdf.load_xdf(str(tmp_path / "log.xdf"))[0]}
+    events = [e[0] for e in streams[f"{unique_name}-pred-events"]["time_series"]]
+    assert events[0] == f"model {first_model} {tiny_model.name}"
+    assert events[-1].startswith(f"model {new_model} ")
+    assert len(streams[unique_name]["time_stamps"]) > 200 * 20
     from models import load_model
 
     assert load_model(status.model_path).meta.provenance.participant == "P09"
