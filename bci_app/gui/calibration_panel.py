@@ -466,7 +466,11 @@ class CalibrationPanel(QtWidgets.QWidget):
             self._set_progress(0, 1, 1, "done")
         else:  # failed, stopped: the badge says it
             self._set_progress(0, 1, 0, "")
-        self._show_message(status.message, error=status.phase == CalibrationPhase.FAILED)
+        message = status.message
+        if status.result is not None:  # the result line below says it: not twice
+            described = status.result.describe()
+            message = message.replace(f" ({described})", "").replace(f"; {described}", "")
+        self._show_message(message, error=status.phase == CalibrationPhase.FAILED)
         self._show_result(status)
         self._update_controls()
 
