@@ -435,8 +435,12 @@ class MainWindow(QtWidgets.QMainWindow):
         status = engine.status()
         self._last_status = status
         self.status_panel.update_status(status)
+        ended = status.state in (EngineState.STOPPED, EngineState.ERROR)
         if self._busy is None:
-            self.top_bar.set_running(status.state not in (EngineState.STOPPED, EngineState.ERROR))
+            self.top_bar.set_running(not ended)
+        if ended and self.calibration.calibrator is not None:  # the session ended by itself
+            calibrator = self._detach_calibrator(f"the session is {status.state}")
+            self._spawn(lambda: _stop_calibrator(calibrator), "calibration-stop")
         self._drain(engine)
         if status.state in (EngineState.RUNNING, EngineState.WARMING_UP, EngineState.LOST,
                             EngineState.RECONNECTING, EngineState.STALLED,

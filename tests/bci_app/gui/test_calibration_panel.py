@@ -290,6 +290,18 @@ def test_stopping_the_engine_stops_the_calibrator_first(qtbot: Any) -> None:
     assert "start the session first" in s.panel.start_button.toolTip()
 
 
+def test_a_session_that_ends_by_itself_stops_the_calibrator(qtbot: Any) -> None:
+    """--duration or an error ends the engine without the Stop button: calibration ends."""
+    s = Session(qtbot)
+    s.wait_running()
+    cal = s.start_calibration()
+    s.wait_phase("collecting")
+    s.engines[-1]._set(EngineState.ERROR, "the stream broke")
+    qtbot.waitUntil(lambda: cal.calls == ["start", "stop"], timeout=3000)
+    assert s.panel.calibrator is None and s.panel.phase == "stopped"
+    assert "the session is error" in shown(s.panel.status_label)
+
+
 def test_closing_the_window_stops_the_calibrator(qtbot: Any) -> None:
     s = Session(qtbot)
     s.wait_running()
