@@ -72,6 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--stream", help="name of the LSL EEG stream (default: the only one)")
     src.add_argument("--stream-type", help="type of the stream, e.g. EEG")
     src.add_argument("--source-id", help="source id of the stream")
+    src.add_argument("--marker-stream", metavar="NAME",
+                     help="marker stream to follow for ground truth and calibration, e.g. "
+                          "your stimulus program's (default: the EEG stream's own "
+                          "'<name>-markers', as bci-replay sends)")
+    src.add_argument("--labels", metavar="MAP",
+                     help="which marker texts are trials of which class, e.g. "
+                          "'stim_neg=negative,/^pos/=positive' (the trainer's rules: a matched "
+                          "marker starts a trial that lasts until the next marker; default: "
+                          "only 'trial N start <label>' markers)")
     src.add_argument("--list-streams", action="store_true",
                      help="print the LSL streams on this network and exit")
     src.add_argument("--resolve-timeout", type=float, default=d.resolve_timeout,
@@ -151,7 +160,8 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         summary=args.summary,
         outlet_name=None if args.outlet_name.lower() == "off" else args.outlet_name,
         duration=args.duration, resolve_timeout=args.resolve_timeout,
-        markers=not args.no_markers, record=args.record)
+        markers=not args.no_markers, marker_stream=args.marker_stream, labels=args.labels,
+        record=args.record)
 
 
 def _status_line(engine: Engine, last: WindowResult | None) -> str:

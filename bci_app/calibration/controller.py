@@ -242,8 +242,9 @@ class Calibrator:
     def _refusal(self, trials: list[LabelledTrial]) -> str | None:
         """Why these trials cannot train a model (None: they can)."""
         if self.engine.marker_tracker is None:
-            return ("calibration needs a marker stream with 'trial N start <label>' markers; "
-                    "the session follows none")
+            return ("calibration needs labelled trials from a marker stream; the session "
+                    "follows none (the EEG stream has no '<name>-markers' stream: give "
+                    "--marker-stream NAME, and --labels MAP for your own marker texts)")
         counts = Counter(t.label for t in trials)
         missing = [c for c in self.class_names if not counts[c]]
         if missing:

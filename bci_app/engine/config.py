@@ -117,6 +117,10 @@ class EngineConfig:
         lost_after: seconds without samples before the stream counts as lost.
         resolve_timeout: seconds to wait for the stream when connecting.
         markers: follow the replay's marker stream for ground truth when present.
+        marker_stream: name of the marker stream to follow for ground truth and calibration
+            (None: the EEG stream's own, ``<eeg name>-markers``, as the replay sends).
+        labels: label map for a lab's own marker texts, ``"stim_neg=negative,..."``
+            (:mod:`models.eeg.label_map`; None: the ``trial N start <label>`` convention).
         record: XDF file to record the session into with LabRecorder (None: no recording).
         events: send the app's events (the model in use, calibration) on an LSL marker
             stream ``f"{outlet_name}-events"``; None: only when the session is recorded.
@@ -140,6 +144,8 @@ class EngineConfig:
     lost_after: float = 1.0
     resolve_timeout: float = 5.0
     markers: bool = True
+    marker_stream: str | None = None
+    labels: str | None = None
     record: Path | None = None
     events: bool | None = None
 
@@ -206,3 +212,7 @@ class EngineConfig:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+        if self.labels is not None:
+            from models.eeg.label_map import parse_label_map
+
+            parse_label_map(self.labels)  # a ValueError quoting the entry at fault

@@ -507,14 +507,7 @@ class Engine:
     def _open_outputs(self) -> None:
         cfg = self.config
         if cfg.markers and self._desc is not None:
-            mdesc = find_marker_stream(self._desc, timeout=1.0, streams=self._streams_seen)
-            if mdesc is not None:
-                self._markers = MarkerListener.for_stream(mdesc, MarkerTracker(self.class_names))
-                self._markers.start()
-                with self._cond:
-                    self._has_markers = True
-                    self._marker_desc = mdesc
-                log.info("following marker stream '%s' for ground truth", mdesc.name)
+            self._follow_markers(cfg)
         sid = f"sicleer-{self._desc.source_id if self._desc else 'engine'}"
         if cfg.outlet_name:
             self._outlet = PredictionOutlet(cfg.outlet_name, self.class_names, sid)
@@ -528,6 +521,41 @@ class Engine:
         if cfg.record is not None:
             self._start_recording(cfg.record, sid)
         self.push_event(f"model {self.model_id} {cfg.model.name}")  # recorded: after the start
+
+    def _follow_markers(self, cfg: EngineConfig) -> None:
+        """Open the marker inlet: ``cfg.marker_stream`` by name, else the EEG stream's own."""
+        label_map = None
+        if cfg.labels is not None:
+            from models.eeg.label_map import parse_label_map
+
+            label_map = parse_label_map(cfg.labels)
+            unknown = [c for c in label_map.classes if c not in self.class_names]
+            if unknown:
+                log.warning("label map classes %s are not the model's (%s): no truth for them",
+                            ", ".join(unknown), ", ".join(self.class_names))
+        tracker = MarkerTracker(self.class_names, label_map=label_map)
+        if cfg.marker_stream is not None:
+            streams = [s for s in self._streams_seen
+                       if s.name == cfg.marker_stream and s.stype.lower() == "markers"]
+            mdesc = streams[0] if streams else None
+            if mdesc is None:
+                log.warning("marker stream '%s' is not on the network yet: following it when "
+                            "it appears%s", cfg.marker_stream,
+                            " (it is not in the recording)" if cfg.record else "")
+                self._markers = MarkerListener(tracker, name=cfg.marker_stream)
+        else:
+            mdesc = find_marker_stream(self._desc, timeout=1.0, streams=self._streams_seen)
+        if mdesc is not None:
+            self._markers = MarkerListener.for_stream(mdesc, tracker)
+        if self._markers is None:
+            return
+        self._markers.start()
+        with self._cond:
+            self._has_markers = True
+            self._marker_desc = mdesc
+        log.info("following marker stream '%s' for ground truth%s",
+                 mdesc.name if mdesc else cfg.marker_stream,
+                 f" (labels {label_map})" if label_map else "")
 
     def _start_recording(self, path: Path, sid: str) -> None:
         """Record the EEG, its markers, the predictions and the events with LabRecorder."""

@@ -30,6 +30,7 @@ from bci_app.lsl.protocol import (
     marker_source_id,
 )
 from bci_app.lsl.streams import StreamDescription, list_streams
+from models.eeg.label_map import LabelMap
 from models.eeg.seed_layout import SEED_CLASS_NAMES
 
 __all__ = [
@@ -103,13 +104,24 @@ class MarkerTracker:
     ignored, so that trial's windows have no truth. A start repeated with (nearly) the same
     time (:data:`DUPLICATE_START_S`) is ignored: the trial stays one interval.
 
+    With a ``label_map`` (:mod:`models.eeg.label_map`, the trainer's rules for a lab's own
+    marker texts): a marker the map matches starts a trial of its class (closing an open one),
+    which lasts until the next marker of any kind; a ``trial N start <label>`` marker's label
+    word (then its text) goes through the map too. Classes the model does not have give no
+    truth.
+
     Args:
         class_names: class names in index order for :func:`parse_marker`.
         max_trials: the oldest intervals beyond this count are forgotten.
+        label_map: marker text -> class name (None: the project's convention only).
     """
 
-    def __init__(self, class_names: Sequence[str] = SEED_CLASS_NAMES, max_trials: int = 10_000):
+    def __init__(self, class_names: Sequence[str] = SEED_CLASS_NAMES, max_trials: int = 10_000,
+                 label_map: LabelMap | None = None):
         self._class_names = tuple(class_names)
+        self._label_map = label_map
+        self._lowered = [name.lower() for name in class_names]
+        self._event_trials = 0  # trials started by label-map markers (numbered -1, -2...)
         self._max_trials = max_trials
         self._lock = threading.Lock()
         self._intervals: list[_Interval] = []  # sorted by start
@@ -150,15 +162,41 @@ class MarkerTracker:
             What :func:`parse_marker` made of it.
         """
         parsed = _parse(text, self._class_names)
+        label_map = self._label_map
         with self._lock:
             self._n_markers += 1
             self._last = (text, float(lsl_time))
+            if label_map is not None:
+                parsed = self._mapped(text, parsed, float(lsl_time))
             if parsed is not None:
                 if parsed.kind == "start":
                     self._start(parsed, float(lsl_time))
                 else:
                     self._end(parsed, float(lsl_time))
         return None if parsed is None else (parsed.kind, parsed.cls)
+
+    def _mapped(self, text: str, parsed: _TrialMarker | None, t: float) -> _TrialMarker | None:
+        """The trial marker ``text`` is under the label map (call with the lock held)."""
+        label_map = self._label_map
+        if parsed is not None:  # the convention, its class word through the map
+            if parsed.kind == "start":
+                match = TRIAL_MARKER.fullmatch(text)
+                word = match.group(3) if match else None
+                name = (label_map.match(word) if word else None) or label_map.match(text)
+                if name is not None:
+                    parsed = _TrialMarker("start", parsed.trial, self._index(name))
+            return parsed
+        name = label_map.match(text)
+        if name is None:  # any other marker ends a trial the map started
+            if self._intervals and self._intervals[-1].end > t:
+                self._intervals[-1].end = t
+            return None
+        self._event_trials += 1
+        return _TrialMarker("start", -self._event_trials, self._index(name))
+
+    def _index(self, name: str) -> int | None:
+        lowered = name.lower()
+        return self._lowered.index(lowered) if lowered in self._lowered else None
 
     def _start(self, marker: _TrialMarker, t: float) -> None:
         idx = bisect.bisect_right(self._starts, t)
@@ -189,7 +227,8 @@ class MarkerTracker:
 
         Returns:
             (trial number, class index, start, end) per trial; start and end are the LSL
-            times of its first and last sample (s).
+            times of its first and last sample (s). Trials a label-map marker started are
+            numbered -1, -2... in order.
         """
         with self._lock:
             return [(iv.trial, iv.cls, iv.start, iv.end) for iv in self._intervals

@@ -177,3 +177,27 @@ def test_listener_stops_while_resolving(unique_name: str) -> None:
     assert not listener.running and not listener.connected
     with pytest.raises(ValueError, match="name or source id"):
         MarkerListener(MarkerTracker())
+
+
+def test_a_label_map_turns_a_labs_own_markers_into_trials() -> None:
+    """The trainer's rule: a matched marker starts a trial that lasts until the next marker."""
+    from models.eeg.label_map import parse_label_map
+
+    tracker = MarkerTracker(label_map=parse_label_map("stim_neg=negative,/^stim_pos/=positive,"
+                                                      "calm=neutral"))
+    for t, text in [(10.0, "fixation"), (12.0, "stim_neg"), (20.0, "rating"),
+                    (30.0, "stim_pos_07"), (40.0, "calm"), (50.0, "stim_unknown"),
+                    (60.0, "trial 9 start happy")]:
+        tracker.add(text, t)
+    assert tracker.truth_at(11.0) is None  # fixation: no class
+    assert tracker.truth_at(15.0) == 0 and tracker.truth_at(20.5) is None  # ended by "rating"
+    assert tracker.truth_at(35.0) == 2 and tracker.truth_at(45.0) == 1  # "calm" closes pos
+    assert tracker.truth_at(55.0) is None  # an unmapped marker ends "calm"
+    assert tracker.truth_at(65.0) is None  # the convention, but a class the map and model lack
+    assert [(n, c, s, e) for n, c, s, e in tracker.finished_trials()] == [
+        (-1, 0, 12.0, 20.0), (-2, 2, 30.0, 40.0), (-3, 1, 40.0, 50.0)]
+    # the convention still works, its label word through the map
+    conv = MarkerTracker(label_map=parse_label_map("sad=negative"))
+    conv.add("trial 1 start sad", 1.0)
+    conv.add("trial 1 end sad", 5.0)
+    assert conv.truth_at(3.0) == 0 and conv.finished_trials() == [(1, 0, 1.0, 5.0)]
