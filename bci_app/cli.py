@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from bci_app.engine.config import EngineConfig
 from bci_app.engine.state import EngineState
+from models.cli_help import DefaultsFormatter
 from models.device import DEVICES
 from models.exit_codes import (
     ExitCode,
@@ -67,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "shows (or, with --headless, prints) the trajectory and frontal/temporal "
                     "band power. Predictions also go out as an LSL stream, one channel per "
                     "class.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=DefaultsFormatter)
     src = p.add_argument_group("input stream")
     src.add_argument("--stream", help="name of the LSL EEG stream (default: the only one)")
     src.add_argument("--stream-type", help="type of the stream, e.g. EEG")
@@ -391,6 +392,9 @@ def _start(args: argparse.Namespace, config: EngineConfig) -> int:
         except (RuntimeError, ValueError) as exc:  # --device cuda without a GPU, or a
             print(f"bci-app: error: {exc}", file=sys.stderr)  # filter option the model's
             return ExitCode.USAGE  # rate or chain cannot take (--h-freq below its high-pass)
+        if engine.meta.synthetic:
+            _say(f"bci-app: note: {config.model.name} was trained on SYNTHETIC data; on real "
+                 "EEG its predictions mean nothing (train one with sicleer-train)", err=True)
         return run_headless(engine, calibration)
     if calibration is not None:
         print("bci-app: error: --calibrate-trials is for --headless sessions; in the window, "

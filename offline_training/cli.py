@@ -10,6 +10,7 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from models.cli_help import DefaultsFormatter
 from models.device import DEVICES
 from offline_training.config import BALANCES, BASELINES, LOSSES, PROTOCOLS, TrainConfig
 from offline_training.recordings.base import RECORDING_SUFFIXES
@@ -47,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "folder or on labelled EEG recordings, evaluate it under a standard "
                     "protocol, write report.json, report.md and figures, and optionally export "
                     "a model file for bci-app.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=DefaultsFormatter)
     p.add_argument("--data", type=Path, nargs="+", required=True, metavar="PATH",
                    help="one SEED/, SEED_EEG/ or Preprocessed_EEG/ folder (or a sicleer-synth "
                         "folder); or recordings: files (" + " ".join(RECORDING_SUFFIXES)
@@ -104,9 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="epochs without a better validation score before stopping early")
     p.add_argument("--head-epochs", type=int, default=d["head_epochs"],
                    help="classifier epochs on the frozen encoder (--loss contrastive only)")
-    p.add_argument("--batch-size", type=int, default=d["batch_size"])
+    p.add_argument("--batch-size", type=int, default=d["batch_size"],
+                   help="windows per optimizer step")
     p.add_argument("--lr", type=float, default=d["lr"], help="Adam learning rate")
-    p.add_argument("--window-seconds", type=float, default=d["window_seconds"])
+    p.add_argument("--window-seconds", type=float, default=d["window_seconds"],
+                   help="window length in seconds (the live app predicts on the same)")
     p.add_argument("--stride-seconds", type=float, default=None,
                    help="hop between windows (default: the window length)")
     p.add_argument("--loss", choices=LOSSES, default=d["loss"],
@@ -139,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "else the paper's 320)")
     p.add_argument("--device", choices=DEVICES, default=d["device"],
                    help="auto takes CUDA when present (bf16 autocast there)")
-    p.add_argument("--seed", type=int, default=d["seed"])
+    p.add_argument("--seed", type=int, default=d["seed"],
+                   help="random seed of weights, crops, masks and batches (runs repeat)")
     p.add_argument("--occlusion-windows", type=int, default=d["occlusion_windows"],
                    help="test windows per fold for channel importance (0 skips it)")
     p.add_argument("--baseline", choices=BASELINES, default=d["baseline"],

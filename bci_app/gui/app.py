@@ -94,6 +94,8 @@ def run_gui(config: EngineConfig, screenshot: Path | None = None, duration: floa
             if not window.grab().save(str(path)):
                 print(f"bci-app: could not write screenshot {path}", file=sys.stderr)
                 outcome["rc"] = 1
+            else:
+                print(f"bci-app: screenshot saved to {path}", flush=True)
             window.close()
 
         QtCore.QTimer.singleShot(int(seconds * 1000), grab)

@@ -107,3 +107,13 @@ def test_a_signal_that_is_never_usable_ends_with_the_stream_exit_code(
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["windows_predicted"] == 0 and summary["nan_windows"] > 0
     assert read_log(tmp_path / "log.csv") == []
+
+
+def test_a_synthetic_model_is_said_at_the_start(tiny_model: Path, unique_name: str) -> None:
+    """The first line says that the model's predictions mean nothing on real EEG."""
+    app = subprocess.run([sys.executable, "-m", "bci_app.cli", "--headless", "--model",
+                          str(tiny_model), "--stream", unique_name, "--resolve-timeout", "1"],
+                         capture_output=True, text=True, env=ENV, timeout=60)
+    assert app.returncode == 4, app.stderr  # ExitCode.STREAM: no such stream
+    assert "trained on SYNTHETIC data" in app.stderr
+    assert app.stderr.index("SYNTHETIC") < app.stderr.index("looking for the EEG stream")

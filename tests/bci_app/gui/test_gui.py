@@ -250,13 +250,15 @@ def test_all_channels_toggle(qtbot: Any) -> None:
     assert x is not None and x.size > 0
 
 
-def test_screenshot_is_saved_and_not_blank(qtbot: Any, tmp_path: Path) -> None:
+def test_screenshot_is_saved_and_not_blank(qtbot: Any, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
     from bci_app.gui.app import run_gui
 
     out = tmp_path / "shot" / "window.png"
     rc = run_gui(default_config(), screenshot=out, duration=2.0, engine_factory=Factory(),
                  stream_lister=lambda: STREAMS)
     assert rc == 0 and out.is_file()
+    assert f"screenshot saved to {out}" in capsys.readouterr().out
     image = QtGui.QImage(str(out))
     assert not image.isNull() and image.width() >= 1000 and image.height() >= 600
     step = 7
