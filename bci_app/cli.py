@@ -184,6 +184,8 @@ def _status_line(engine: Engine, last: WindowResult | None) -> str:
                      f" bad {st.bad_signal_windows}")
     if status.bad_channels:
         parts.append(f"bad channels {len(status.bad_channels)}")
+    if status.clock:
+        parts.append(f"session {status.clock}" + (f" {status.trial}" if status.trial else ""))
     if status.recording:
         parts.append(status.recording)
     if status.state in _EXPLAINED and status.message:

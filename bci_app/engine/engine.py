@@ -148,6 +148,7 @@ class Engine:
         self._marker_desc: StreamDescription | None = None
         self.failure: BaseException | None = None
         self.summary_path: Path | None = None  # the summary file written (after the session)
+        self._session_t0: float | None = None  # local_clock() when the outputs opened
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -234,9 +235,20 @@ class Engine:
                 warnings.append(f"interpolating bad channels: {quality.describe()}")
             recorder = self._recorder
             recording = recorder.describe() if recorder is not None else ""
+            now = local_clock()
+            session_s = now - self._session_t0 if self._session_t0 is not None else None
             return EngineStatus(self._state, self._message, self._device_name,
                                 self._has_markers, self._link, stats, "; ".join(warnings), bad,
-                                self.model_id, recording)
+                                self.model_id, recording, session_s, self._trial_text(now))
+
+    def _trial_text(self, now: float) -> str:
+        tracker = self.marker_tracker
+        current = tracker.current(now) if tracker is not None else None
+        if current is None:
+            return ""
+        number, label = current
+        name = f"trial {number}" if number > 0 else "trial"
+        return f"{name}: {label or 'no class'}"
 
     def drain_results(self) -> list[WindowResult]:
         """Results produced since the previous call (oldest first)."""
@@ -506,6 +518,8 @@ class Engine:
 
     def _open_outputs(self) -> None:
         cfg = self.config
+        with self._cond:
+            self._session_t0 = local_clock()
         if cfg.markers and self._desc is not None:
             self._follow_markers(cfg)
         sid = f"sicleer-{self._desc.source_id if self._desc else 'engine'}"

@@ -88,6 +88,9 @@ class EngineStatus:
         model: id of the model predicting now (the first 12 hex digits of its file's digest).
         recording: what the XDF recording is doing (``"recording s.xdf (1.2 MB, 00:42)"``),
             empty when the session is not recorded.
+        session_s: seconds since the session's outputs opened (its clock; None before).
+        trial: the trial running now on the marker stream, ``"trial 3: negative"`` (trials a
+            label map started: ``"trial: negative"``), empty between trials or without one.
     """
 
     state: EngineState = EngineState.IDLE
@@ -100,6 +103,17 @@ class EngineStatus:
     bad_channels: tuple[tuple[str, str], ...] = ()
     model: str = ""
     recording: str = ""
+    session_s: float | None = None
+    trial: str = ""
+
+    @property
+    def clock(self) -> str:
+        """The session clock, ``"12:04"`` (``"1:02:03"`` past an hour; ``""`` before)."""
+        if self.session_s is None:
+            return ""
+        minutes, seconds = divmod(int(self.session_s), 60)
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes:02d}:{seconds:02d}"
 
 
 @dataclass

@@ -382,6 +382,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.top_bar.set_running(False)
         self.status_panel.set_state(EngineState.STOPPED)
         self.status_panel.set_recording("")
+        self.status_panel.set_session("", "")
         if error:
             self.status_panel.show_error(error)
 

@@ -394,6 +394,10 @@ class StatusPanel(QtWidgets.QStatusBar):
             self.addWidget(label)
             self.addWidget(_separator())
         self.addWidget(self.message, 1)
+        self.session = QtWidgets.QLabel("")
+        # bounded: a long class name must not widen the window (the text is in the tooltip)
+        self.session.setMaximumWidth(self.fontMetrics().horizontalAdvance(
+            "session 0:00:00 · trial 99: negative") + 8)
         self.model = QtWidgets.QLabel("model –")
         self.model.setToolTip("the model predicting now (the first 12 hex digits of its "
                               "file's digest; the session log's model column)")
@@ -401,6 +405,7 @@ class StatusPanel(QtWidgets.QStatusBar):
         self.rec_badge.setStyleSheet("background:#c0392b; color:white; font-weight:700;"
                                      " border-radius:3px; padding:1px 6px;")
         self.recording = QtWidgets.QLabel("")
+        self.addPermanentWidget(self.session)
         self.addPermanentWidget(self.model)
         self.addPermanentWidget(self.rec_badge)
         self.addPermanentWidget(self.recording)
@@ -437,6 +442,15 @@ class StatusPanel(QtWidgets.QStatusBar):
         if text != self.model.text():
             self.model.setText(text)
 
+    def set_session(self, clock: str, trial: str) -> None:
+        """Show the session clock and the current trial (``""``: hidden)."""
+        text = " · ".join(x for x in (f"session {clock}" if clock else "", trial) if x)
+        if text != self.session.text():
+            self.session.setText(text)
+            self.session.setToolTip(f"session clock {clock} (since the session started)"
+                                    + (f"; {trial} on the marker stream" if trial else "")
+                                    if clock else "")
+
     def set_recording(self, text: str) -> None:
         """Show the REC badge and ``text`` ("recording s.xdf (1.2 MB, 00:42)"); "" hides
         them (not recording)."""
@@ -456,6 +470,7 @@ class StatusPanel(QtWidgets.QStatusBar):
         """Show an engine status snapshot (only relabels what changed)."""
         self.set_model(s.model)
         self.set_recording(s.recording)
+        self.set_session(s.clock, s.trial)
         link, st = s.link, s.stats
         key = (s.state, s.message, s.device, link, st.latency_p50, st.latency_p95,
                st.inference_ms, st.samples_lost, st.windows_skipped, st.nan_windows,

@@ -234,6 +234,16 @@ class MarkerTracker:
             return [(iv.trial, iv.cls, iv.start, iv.end) for iv in self._intervals
                     if iv.cls is not None and iv.end != float("inf") and iv.end > since]
 
+    def current(self, lsl_time: float) -> tuple[int, str | None] | None:
+        """(trial number, class name or None) of the trial running at ``lsl_time`` (s),
+        None between trials or before any."""
+        with self._lock:
+            idx = bisect.bisect_right(self._starts, lsl_time) - 1
+            if idx < 0 or lsl_time >= self._intervals[idx].end:
+                return None
+            iv = self._intervals[idx]
+            return iv.trial, (self._class_names[iv.cls] if iv.cls is not None else None)
+
     def truth_at(self, lsl_time: float) -> int | None:
         """Class index of the trial running at ``lsl_time`` (s, LSL clock), else None.
 

@@ -35,6 +35,8 @@ def test_replay_into_engine_gives_log_truth_and_summary(seed_session_file: Path,
             assert wait_for(lambda: engine.status().stats.windows_predicted >= 20, 20)
             st = engine.status()
             assert st.state == EngineState.RUNNING and st.markers
+            assert st.session_s is not None and st.session_s > 0 and ":" in st.clock
+            assert wait_for(lambda: engine.status().trial.startswith("trial "), 5)
             assert st.link.n_matched == 62 and st.link.n_interpolated == 0
             assert st.stats.latency_p95 is not None and st.stats.latency_p95 < 500
             recent, times = engine.recent_samples(2.0)

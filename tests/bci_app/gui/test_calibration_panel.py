@@ -92,7 +92,9 @@ class CalibratableEngine(FakeEngine):
         status = super().status()
         running = status.state not in (EngineState.STOPPED, EngineState.ERROR)
         return dataclasses.replace(status, model=MODEL_ID,
-                                   recording=self.recording if running else "")
+                                   recording=self.recording if running else "",
+                                   session_s=125.4 if running else None,
+                                   trial="trial 3: negative" if running else "")
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop, noting it (the window must stop the calibrator first)."""
@@ -376,12 +378,13 @@ def test_status_bar_shows_the_model_and_the_recording(qtbot: Any) -> None:
     qtbot.waitUntil(lambda: bar.model.text() == f"model {MODEL_ID}", timeout=3000)
     assert not bar.rec_badge.isHidden() and bar.rec_badge.text() == "REC"
     assert bar.recording.text() == RECORDING and bar.recording.isVisible()
+    assert bar.session.text() == "session 02:05 · trial 3: negative"  # clock and trial
     engine = s.engines[-1]
     engine.recording = "recording p07.xdf (1.3 MB, 00:43)"
     qtbot.waitUntil(lambda: bar.recording.text().endswith("00:43)"), timeout=3000)
     s.window.stop_engine()
     qtbot.waitUntil(lambda: s.window.state == EngineState.STOPPED, timeout=4000)
-    assert bar.rec_badge.isHidden() and bar.recording.isHidden()
+    assert bar.rec_badge.isHidden() and bar.recording.isHidden() and bar.session.text() == ""
 
 
 def test_long_messages_wrap_in_the_panel_and_never_resize_the_window(qtbot: Any) -> None:

@@ -201,3 +201,12 @@ def test_a_label_map_turns_a_labs_own_markers_into_trials() -> None:
     conv.add("trial 1 start sad", 1.0)
     conv.add("trial 1 end sad", 5.0)
     assert conv.truth_at(3.0) == 0 and conv.finished_trials() == [(1, 0, 1.0, 5.0)]
+
+
+def test_current_trial() -> None:
+    tracker = MarkerTracker()
+    tracker.add("trial 3 start positive", 10.0)
+    assert tracker.current(9.0) is None and tracker.current(12.0) == (3, "positive")
+    tracker.add("trial 3 end positive", 20.0)
+    tracker.add("trial 4 start", 21.0)  # no class word
+    assert tracker.current(20.5) is None and tracker.current(22.0) == (4, None)
