@@ -40,6 +40,7 @@ from bci_app.engine.state import EngineState, EngineStatus, StreamLink, WindowRe
 from bci_app.engine.window_check import check_window
 from bci_app.lsl.markers import MarkerListener, MarkerTracker, find_marker_stream
 from bci_app.lsl.outlet import EventOutlet, PredictionOutlet
+from bci_app.lsl.protocol import MARKER_TYPE
 from bci_app.lsl.reader import InletReader
 from bci_app.lsl.streams import (
     StreamDescription,
@@ -550,7 +551,8 @@ class Engine:
         tracker = MarkerTracker(self.class_names, label_map=label_map)
         if cfg.marker_stream is not None:
             streams = [s for s in self._streams_seen
-                       if s.name == cfg.marker_stream and s.stype.lower() == "markers"]
+                       if s.name == cfg.marker_stream
+                       and s.stype.lower() == MARKER_TYPE.lower() and not s.is_numeric]
             mdesc = streams[0] if streams else None
             if mdesc is None:
                 log.warning("marker stream '%s' is not on the network yet: following it when "
