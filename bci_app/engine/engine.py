@@ -587,7 +587,7 @@ class Engine:
         recorder = SessionRecorder(path, streams)
         with self._cond:
             self._recorder = recorder
-        recorder.start()
+        recorder.start(timeout=30.0)  # LabRecorder resolving 4 streams on a loaded machine
         log.info("recording the session to %s (%d streams: %s)", recorder.path, len(streams),
                  ", ".join(s["name"] for s in streams))
 

@@ -405,6 +405,8 @@ class StatusPanel(QtWidgets.QStatusBar):
         self.rec_badge.setStyleSheet("background:#c0392b; color:white; font-weight:700;"
                                      " border-radius:3px; padding:1px 6px;")
         self.recording = QtWidgets.QLabel("")
+        for label in (self.session, self.model, self.recording):
+            label.setMinimumWidth(1)  # may be clipped: never widens the window (tooltips)
         self.addPermanentWidget(self.session)
         self.addPermanentWidget(self.model)
         self.addPermanentWidget(self.rec_badge)
