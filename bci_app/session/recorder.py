@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 MIN_FREE_BYTES = 200 * 1024**2
 """Free disk space a recording needs to start (an hour of 64 channels at 500 Hz is ~460 MB)."""
 _STARTED = "Started data collection for stream "
+_HEADER = "Received header for stream "
 _NO_MATCH = "matched no stream!"
 
 
@@ -191,12 +192,16 @@ class SessionRecorder:
         while True:
             lines = self.output()
             started = sum(line.startswith(_STARTED) for line in lines)
-            if started >= len(self._predicates):
+            headers = sum(line.startswith(_HEADER) for line in lines)
+            # every stream's header in: LabRecorder writes it and collects from then on (on a
+            # loaded machine a stream without samples yet may say "started" much later)
+            if started >= len(self._predicates) or headers >= len(self._predicates):
                 break
             missing = [line for line in lines if _NO_MATCH in line]
             if missing or self._process.poll() is not None or time.monotonic() > deadline:
                 self._abort()
-                raise RecordingError(self._start_failure(missing, started, timeout))
+                raise RecordingError(self._start_failure(missing, max(started, headers),
+                                                         timeout))
             time.sleep(0.02)
         self.started_at = time.monotonic()
         log.info("recording %d streams to %s with LabRecorder", len(self._predicates),
@@ -212,7 +217,7 @@ class SessionRecorder:
             tail = " | ".join(self.output()[-3:])
             return (f"cannot record to {self.path}: LabRecorderCLI exited with code "
                     f"{self._process.returncode} ({tail})")
-        return (f"cannot record to {self.path}: LabRecorder collected {started} of "
+        return (f"cannot record to {self.path}: LabRecorder opened {started} of "
                 f"{len(self._predicates)} streams within {timeout:g} s")
 
     def stop(self, timeout: float = 10.0) -> None:
