@@ -68,11 +68,12 @@ class CalibrationBuffer:
 
     def append(self, raw: np.ndarray, times: np.ndarray) -> None:
         """Keep one chunk: ``raw`` (m, n_channels) microvolts, ``times`` (m,) LSL s."""
-        data = np.asarray(raw, dtype=np.float32)
-        if data.ndim != 2 or data.shape[1] != self.n_channels or len(times) != len(data):
+        if np.ndim(raw) != 2 or np.shape(raw)[1] != self.n_channels or len(times) != len(raw):
             return  # never raise in the acquisition thread; a wrong chunk is not kept
+        data = np.array(raw, dtype=np.float32)  # one copy each, owned by the buffer
+        stamps = np.array(times, dtype=np.float64)
         with self._lock:
-            self._chunks.append((data.copy(), np.asarray(times, dtype=np.float64).copy()))
+            self._chunks.append((data, stamps))
             self._n += len(data)
             while self._n - len(self._chunks[0][0]) >= self.max_samples:
                 self._n -= len(self._chunks.popleft()[0])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from bci_app.gui.calibration_panel import (
 )
 from bci_app.gui.fake_engine import FakeEngine, default_config
 from bci_app.gui.main_window import MainWindow
+from tests.bci_app.gui.windows import OPEN_WINDOWS
 
 pytestmark = pytest.mark.gui
 
@@ -44,25 +44,6 @@ RESULT = TrainingResult(
     Path("/data/lab/sessions/2026-12-02/participant_P07/p07-calibrated.safetensors"),
     {"folds": [{"test_trials": 4, "n_test": 120}]}, finetuned=0.78, pretrained=0.41,
     baseline=0.70, seconds=42.0)
-
-_OPEN_WINDOWS: list[MainWindow] = []
-
-
-@pytest.fixture(autouse=True)
-def close_windows() -> Any:
-    """Shut every window down after its test; no fake engine thread may be left."""
-    yield
-    while _OPEN_WINDOWS:
-        window = _OPEN_WINDOWS.pop()
-        window.shutdown(3.0)
-        window.close()
-    deadline = time.monotonic() + 5.0
-    while time.monotonic() < deadline:
-        if not any(t.name == "fake-engine" and t.is_alive() for t in threading.enumerate()):
-            return
-        time.sleep(0.05)
-    pytest.fail("a fake engine thread is still running after the test")
-
 
 class CalibratableEngine(FakeEngine):
     """A FakeEngine with what the Calibrator uses of the real engine, a model id and a
@@ -150,7 +131,7 @@ class Session:
                                  stream_lister=lambda: [], autostart=autostart,
                                  calibrator_factory=self._calibrator_factory)
         qtbot.addWidget(self.window)
-        _OPEN_WINDOWS.append(self.window)
+        OPEN_WINDOWS.append(self.window)
         self.window.resize(1680, 1000)
         self.window.show()
         self.panel = self.window.calibration

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,6 +21,7 @@ from bci_app.gui.fake_engine import FakeEngine, default_config
 from bci_app.gui.main_window import MainWindow
 from bci_app.gui.plots import RingBuffer, peak_decimate
 from bci_app.gui.widgets import STATE_COLORS
+from tests.bci_app.gui.windows import OPEN_WINDOWS
 from tests.bci_app.model_files import (
     CAP32_CHANNELS,
     EMOTION4_CLASSES,
@@ -31,25 +31,6 @@ from tests.bci_app.model_files import (
 
 pytestmark = pytest.mark.gui
 
-
-_OPEN_WINDOWS: list[MainWindow] = []
-
-
-@pytest.fixture(autouse=True)
-def no_engine_thread_left_behind() -> Any:
-    """Shut every window down after its test; then no fake engine thread may be left."""
-    yield
-    while _OPEN_WINDOWS:
-        window = _OPEN_WINDOWS.pop()
-        window.shutdown(3.0)
-        window.close()
-    deadline = time.monotonic() + 5.0
-    while time.monotonic() < deadline:
-        alive = [t for t in threading.enumerate() if t.name == "fake-engine" and t.is_alive()]
-        if not alive:
-            return
-        time.sleep(0.05)
-    pytest.fail(f"{len(alive)} fake engine thread(s) still running after the test")
 
 STREAMS = [
     SimpleNamespace(name="amp-1", stype="EEG", n_channels=64, sfreq=500.0, host="lab-pc",
@@ -77,7 +58,7 @@ def make_window(qtbot: Any, factory: Any, autostart: bool = True, **config: Any)
     window = MainWindow(factory, default_config(**config), stream_lister=lambda: STREAMS,
                         autostart=autostart)
     qtbot.addWidget(window)
-    _OPEN_WINDOWS.append(window)  # a strong reference: qtbot keeps only a weak one
+    OPEN_WINDOWS.append(window)  # a strong reference: qtbot keeps only a weak one
     window.resize(1400, 900)
     window.show()
     return window
