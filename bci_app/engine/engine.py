@@ -38,7 +38,7 @@ from bci_app.engine.config import EngineConfig
 from bci_app.engine.features import ProbabilitySmoother, WindowFeatures
 from bci_app.engine.state import EngineState, EngineStatus, StreamLink, WindowResult
 from bci_app.engine.window_check import check_window
-from bci_app.lsl.markers import MarkerListener, MarkerTracker, find_marker_stream
+from bci_app.lsl.markers import SETTLE_S, MarkerListener, MarkerTracker, find_marker_stream
 from bci_app.lsl.outlet import EventOutlet, PredictionOutlet
 from bci_app.lsl.protocol import MARKER_TYPE
 from bci_app.lsl.reader import InletReader
@@ -72,6 +72,7 @@ RING_SECONDS = 30.0
 WARNING_SECONDS = 10.0  # how long a clock-jump warning stays in the status
 STALL_RECHECK_S = 2.0  # while stalled: how often to look whether the stream is still listed
 MAX_JUMP_LOGS = 5  # clock jumps logged one by one; the rest are counted in the summary
+MARKER_CONNECT_S = 5.0  # how long start-up waits for the marker inlet to subscribe
 _S = EngineState
 _RECEIVING = (_S.WARMING_UP, _S.RUNNING, _S.BAD_SIGNAL, _S.RECONNECTING)
 
@@ -171,6 +172,7 @@ class Engine:
         self._streams_seen: list[StreamDescription] = []
         self._generation = 0  # bumped whenever the engine's inlet is replaced
         self._markers: MarkerListener | None = None
+        self._markers_settled = False
         self._outlet: PredictionOutlet | None = None
         self._log: SessionLog | None = None
         self._last_arrival = 0.0  # local_clock() of the newest chunk
@@ -566,6 +568,11 @@ class Engine:
         if self._markers is None:
             return
         self._markers.start()
+        # subscribed before the recorder starts: a sender re-announces its running trial to
+        # the first consumer only (bci_app.replay.player), and the app needs it for the truth
+        if mdesc is not None and not self._markers.wait_connected(MARKER_CONNECT_S):
+            log.warning("marker stream '%s' did not accept a connection within %.0f s; truth "
+                        "starts once it does", mdesc.name, MARKER_CONNECT_S)
         with self._cond:
             self._has_markers = True
             self._marker_desc = mdesc
@@ -668,7 +675,7 @@ class Engine:
         self._set_state(_S.RUNNING, "", only_from=(_S.WARMING_UP, _S.BAD_SIGNAL))
         smoothed = self._smoother(probs)
         feats = self._features(data)
-        truth = self._markers.tracker.truth_at(newest) if self._markers else None
+        truth = self._truth_at(newest)
         bad_names = tuple(self.channel_names[r] for r in bad)
         result = WindowResult(newest, probs, smoothed, int(probs.argmax()), truth,
                               latency_ms, inference_ms, feats.band_power, feats.faa, feats.topo,
@@ -680,6 +687,21 @@ class Engine:
             self._log.write(result)
         with self._cond:
             self._results.append(result)
+
+    def _truth_at(self, lsl_time: float) -> int | None:
+        """The class shown at ``lsl_time`` (s), once the marker inlet has settled.
+
+        The first lookup waits (once, at most :data:`~bci_app.lsl.markers.SETTLE_S` s) until
+        the inlet has been subscribed long enough for a re-announced running trial to arrive;
+        without that wait the first windows of a session could miss the trial under way.
+        """
+        markers = self._markers
+        if markers is None:
+            return None
+        if not self._markers_settled:
+            markers.wait_settled(timeout=SETTLE_S + 0.1)
+            self._markers_settled = True
+        return markers.tracker.truth_at(lsl_time)
 
     def _refuse(self, reason: str, invalid: bool) -> None:
         """Do not predict this window: count it (``invalid``: as a NaN window, else as a bad

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mne_lsl.lsl import StreamInlet, resolve_streams
+from mne_lsl.lsl import StreamInlet, local_clock, resolve_streams
 
 from bci_app.lsl.protocol import (
     MARKER_TYPE,
@@ -34,6 +34,7 @@ from models.eeg.label_map import LabelMap
 from models.eeg.seed_layout import SEED_CLASS_NAMES
 
 __all__ = [
+    "SETTLE_S",
     "MarkerListener",
     "MarkerTracker",
     "find_marker_stream",
@@ -47,6 +48,11 @@ DUPLICATE_START_S = 1e-3
 is that start repeated (a sender re-announces the running trial when a receiver connects, with
 the original timestamp; liblsl's clock-offset correction may move the copy by microseconds).
 It is ignored."""
+SETTLE_S = 1.0
+"""Seconds after the marker inlet subscribed within which a sender's re-announcement of the
+running trial arrives (the replay polls for consumers every 0.1 s; the margin is for a loaded
+machine). Truth looked up before then may miss a trial that began before the app joined;
+:meth:`MarkerListener.wait_settled` ends early at the first marker."""
 
 
 @dataclass(frozen=True)
@@ -297,6 +303,8 @@ class MarkerListener:
         self._poll_timeout = poll_timeout
         self._stop = threading.Event()
         self._connected = threading.Event()
+        self._connected_at: float | None = None  # local_clock() of the subscription
+        self._got_marker = threading.Event()  # a marker arrived since the subscription
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -330,8 +338,30 @@ class MarkerListener:
         return self
 
     def wait_connected(self, timeout: float | None = None) -> bool:
-        """Block until the inlet is open; False on timeout."""
+        """Block until the inlet has subscribed to the stream; False on timeout."""
         return self._connected.wait(timeout)
+
+    def wait_settled(self, timeout: float) -> bool:
+        """Block until a re-announced running trial would be in the tracker: the first marker
+        since the subscription has arrived, or the inlet has been subscribed for
+        :data:`SETTLE_S` seconds (a sender that does not re-announce).
+
+        Args:
+            timeout: longest wait in seconds.
+
+        Returns:
+            True when settled, False when not connected or not settled within ``timeout``.
+        """
+        end = local_clock() + timeout
+        if not self._connected.wait(timeout):
+            return False
+        since = self._connected_at
+        if since is None:
+            return False
+        remaining = min(since + SETTLE_S, end) - local_clock()
+        if remaining > 0 and self._got_marker.wait(remaining):
+            return True
+        return self._got_marker.is_set() or local_clock() >= since + SETTLE_S
 
     def stop(self, timeout: float = 2.0) -> None:
         """Stop and join the thread, which closes its inlet. Idempotent."""
@@ -376,16 +406,23 @@ class MarkerListener:
                         if sinfo is None:
                             continue
                         inlet = StreamInlet(sinfo, recover=True, processing_flags=self._flags)
+                        # subscribe now (not at the first pull), so that "connected" means
+                        # the sender sees a consumer and may re-announce its running trial
+                        inlet.open_stream(timeout=max(self._resolve_timeout, 2.0))
+                        self._got_marker.clear()
+                        self._connected_at = local_clock()
                         self._connected.set()
                         log.info("marker stream %r connected", sinfo.name)
                     self._pull(inlet)
                 except Exception:
                     log.exception("marker stream %r: error; retrying", self.name or self.source_id)
                     self._connected.clear()
+                    self._connected_at = None
                     inlet = _close(inlet)
                     self._stop.wait(self._resolve_timeout)
         finally:
             self._connected.clear()
+            self._connected_at = None
             _close(inlet)
 
     def _pull(self, inlet: StreamInlet) -> None:
@@ -396,6 +433,7 @@ class MarkerListener:
         samples, stamps = inlet.pull_chunk(timeout=0.0)  # drain what else is queued
         for values, t in zip(samples, stamps, strict=True):
             self.tracker.add(str(values[0]), float(t))
+        self._got_marker.set()
 
 
 def _close(inlet: StreamInlet | None) -> None:
