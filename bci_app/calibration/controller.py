@@ -3,7 +3,8 @@
 A :class:`Calibrator` sits beside a running :class:`bci_app.engine.engine.Engine`. It keeps
 its own copy of the raw data (:class:`bci_app.calibration.buffer.CalibrationBuffer`, fed by the
 engine before its filters) and reads the finished trials from the engine's marker stream
-(the project's ``trial N start <label>`` convention, with the model's class names). When
+(the project's ``trial N start <label>`` convention, or the session's label map; the classes
+are the map's, else the running model's). When
 enough labelled trials are in (``trials_needed``) or :meth:`Calibrator.train_now` is called, it
 checks them (every class present on both sides of the subject-dependent split, the same rule
 as ``sicleer-train``), writes them as a FIF file and runs ``sicleer-train`` on them in a
@@ -81,6 +82,16 @@ class CalibrationStatus:
     model_path: Path | None = None
 
 
+def _default_classes(engine: Engine) -> list[str]:
+    """The label map's classes when the session has one, else the running model's."""
+    labels = getattr(engine, "marker_labels", None) or getattr(engine.config, "labels", None)
+    if labels:
+        from models.eeg.label_map import parse_label_map
+
+        return list(parse_label_map(labels).classes)
+    return list(engine.class_names)
+
+
 class Calibrator:
     """Calibration beside a running engine (see the module docstring).
 
@@ -98,13 +109,17 @@ class Calibrator:
             file name without ``.xdf``, else ``"calibration"``).
         train_args: further ``sicleer-train`` options.
         threads: torch threads of the training process.
+        class_names: the classes to calibrate, in order (default: the classes of the
+            session's label map, ``--labels``, when it has one, else the running model's).
+            Other classes than the running model's give a model with outputs of its own
+            (:meth:`bci_app.engine.engine.Engine.swap_model`).
     """
 
     def __init__(self, engine: Engine, folder: Path, *, model_path: Path | None = None,
                  trials_needed: int | None = None, then_run: bool = False,
                  start_from: Path | str | None = None, participant: str | None = None,
                  session: str | None = None, train_args: Sequence[str] = (),
-                 threads: int = 1) -> None:
+                 threads: int = 1, class_names: Sequence[str] | None = None) -> None:
         if trials_needed is not None and trials_needed < 2:
             raise ValueError(f"calibration needs at least 2 trials, not {trials_needed}")
         self.engine = engine
@@ -118,7 +133,7 @@ class Calibrator:
         self.session = session or (record.stem if record is not None else "calibration")
         self.train_args = list(train_args)
         self.threads = threads
-        self.class_names = list(engine.class_names)
+        self.class_names = list(class_names) if class_names else _default_classes(engine)
         self.buffer = CalibrationBuffer(len(engine.channel_names), engine.sfreq)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -185,8 +200,8 @@ class Calibrator:
         # a trial under way when the app connected counts with the part it has, if that
         # holds at least one window
         least = self.engine.window / self.engine.sfreq
-        return [LabelledTrial(n, self.class_names[c], s, e)
-                for n, c, s, e in tracker.finished_trials(since=self._since)
+        return [LabelledTrial(n, c, s, e)
+                for n, c, s, e in tracker.finished_trials(self._since, self.class_names)
                 if e - max(s, self._since) >= least]
 
     def _set(self, phase: CalibrationPhase, message: str, **fields: object) -> None:
@@ -249,8 +264,8 @@ class Calibrator:
         missing = [c for c in self.class_names if not counts[c]]
         if missing:
             return (f"calibration: {len(trials)} labelled trials, none of class "
-                    f"{', '.join(missing)} (the model's classes: {', '.join(self.class_names)})"
-                    "; wait for more trials")
+                    f"{', '.join(missing)} (the calibration's classes: "
+                    f"{', '.join(self.class_names)}); wait for more trials")
         try:
             time_split([t.label for t in trials], DEFAULT_TRAIN_FRACTION, "calibration")
         except ValueError as exc:

@@ -27,6 +27,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,27 @@ def use_one_inference_thread() -> None:
     torch.set_num_threads(1)
 
 
+@dataclass
+class _ClassOutputs:
+    """Outputs opened for a model with another class set, before the engine switches to it."""
+
+    class_names: list[str]
+    outlet: PredictionOutlet | None = None
+    log: SessionLog | None = None
+    recorder: SessionRecorder | None = None
+
+    def close(self) -> None:
+        """Close whatever was opened (a swap that failed or never happened)."""
+        for close in (self.recorder.stop if self.recorder else None,
+                      self.outlet.close if self.outlet else None,
+                      self.log.close if self.log else None):
+            if close is not None:
+                try:
+                    close()
+                except Exception as exc:  # closing must not hide the reason it was needed
+                    log.warning("closing an unused output: %s", exc)
+
+
 class Engine:
     """Live SI-CLEER inference on an LSL EEG stream.
 
@@ -143,7 +165,11 @@ class Engine:
         self.stats = SummaryStats(self.class_names)
         self.model_id = model_id(self.model)
         self._models: list[dict[str, Any]] = []  # every model of the session, for the summary
-        self._pending_model: tuple[LoadedModel, str] | None = None
+        self._pending_model: tuple[LoadedModel, str, _ClassOutputs | None] | None = None
+        self._logs: list[Path] = []  # every CSV log of the session (a class change adds one)
+        self._companions: list[SessionRecorder] = []  # recordings of reopened outlets
+        self._recordings: list[SessionRecorder] = []  # every main recording, in order
+        self._pending_log: tuple[SessionLog | None] | None = None  # for the engine thread
         self._raw_sink: RawSink | None = None
         self._events: EventOutlet | None = None
         self._recorder: SessionRecorder | None = None
@@ -173,6 +199,7 @@ class Engine:
         self._generation = 0  # bumped whenever the engine's inlet is replaced
         self._markers: MarkerListener | None = None
         self._markers_settled = False
+        self._marker_labels: str | None = config.labels
         self._outlet: PredictionOutlet | None = None
         self._log: SessionLog | None = None
         self._last_arrival = 0.0  # local_clock() of the newest chunk
@@ -303,8 +330,9 @@ class Engine:
     def check_swap(self, model: LoadedModel) -> None:
         """Raise :class:`ModelSwapError` unless ``model`` can replace the running one.
 
-        It must take the same channels (names, order), rate, window and classes (names, order),
-        and declare the same filter chain: the engine keeps its signal path, outlet and log.
+        It must take the same channels (names, order), rate and window, and declare the same
+        filter chain: the engine keeps its signal path. Its classes may differ (a model
+        calibrated for the lab's own classes): see :meth:`swap_model`.
         """
         new, old = model.meta, self.meta
         checks = [
@@ -314,8 +342,6 @@ class Engine:
             (float(new.sfreq) == self.sfreq, "rate", f"{new.sfreq:g} Hz", f"{self.sfreq:g} Hz"),
             (int(new.window_samples) == self.window, "window", f"{new.window_samples} samples",
              f"{self.window} samples"),
-            (list(new.class_names) == self.class_names, "classes",
-             ", ".join(new.class_names), ", ".join(self.class_names)),
         ]
         new_chain = new.preprocessing.live_filters.at_rate(self.sfreq)
         old_chain = old.preprocessing.live_filters.at_rate(self.sfreq)
@@ -327,24 +353,62 @@ class Engine:
                                  "restarting the session: " + "; ".join(wrong))
 
     def swap_model(self, model: LoadedModel, source: str = "") -> None:
-        """Predict with ``model`` from the next window on (acquisition, outlet, log and
-        recording go on). Warms the new model up in the calling thread first; the switch is
-        an event on the event stream and the log's ``model`` column changes.
+        """Predict with ``model`` from the next window on (acquisition, log and recording go
+        on). Warms the new model up in the calling thread first; the switch is an event on
+        the event stream and the log's ``model`` column changes.
+
+        A model with other classes (names or order) also gets outputs of its own, opened
+        here before the switch: a new prediction outlet (same name, source id
+        ``<old>-<model id>``, its class names as channels; the old one closes at the switch,
+        an ``outlet`` event says so), a new CSV log beside the first (``<log>-<model id>.csv``)
+        and, when the session records, a companion XDF (``<recording>-<model id>.xdf``) with
+        the new outlet (LabRecorder records the streams it found at its start). Truth and the
+        confusion matrix follow the new classes.
 
         Args:
             model: the new model (see :meth:`check_swap`).
             source: where it came from, for the event and the log (e.g. its file name).
 
         Raises:
-            ModelSwapError: it cannot replace the running model.
+            ModelSwapError: it cannot replace the running model, or the outputs for its
+                classes could not be opened.
         """
         self.check_swap(model)
         dummy = np.zeros((1, len(self.channel_names), self.window), np.float32)
         for _ in range(3):
             model.predict_proba(dummy)
+        outputs = None
+        if list(model.meta.class_names) != self.class_names:
+            outputs = self._open_class_outputs(model)
         with self._cond:
-            self._pending_model = (model, source)
+            earlier, self._pending_model = self._pending_model, (model, source, outputs)
             self._cond.notify_all()
+        if earlier is not None and earlier[2] is not None:  # replaced before it was used
+            earlier[2].close()
+
+    def _open_class_outputs(self, model: LoadedModel) -> _ClassOutputs:
+        """The outlet, log and companion recording for ``model``'s classes (see swap_model)."""
+        names, mid = list(model.meta.class_names), model_id(model)
+        outputs = _ClassOutputs(names)
+        try:
+            if self._outlet is not None:
+                outputs.outlet = PredictionOutlet(self._outlet.name, names,
+                                                  f"{self._outlet.source_id}-{mid}")
+            if self._log is not None:
+                first = self._logs[0] if self._logs else self._log.path
+                outputs.log = SessionLog(first.with_name(f"{first.stem}-{mid}{first.suffix}"),
+                                         names)
+            recorder = self._recorder
+            if recorder is not None and recorder.started_at and outputs.outlet is not None:
+                path = recorder.path.with_name(f"{recorder.path.stem}-{mid}.xdf")
+                outputs.recorder = SessionRecorder(path, [{
+                    "name": outputs.outlet.name, "source_id": outputs.outlet.source_id}])
+                outputs.recorder.start(timeout=30.0)
+        except Exception as exc:
+            outputs.close()
+            raise ModelSwapError(f"cannot open the outputs for the classes "
+                                 f"{', '.join(names)}: {exc}") from exc
+        return outputs
 
     def _take_pending_model(self) -> None:
         """In the engine thread, between windows: switch to a model given to swap_model."""
@@ -352,12 +416,40 @@ class Engine:
             pending, self._pending_model = self._pending_model, None
         if pending is None:
             return
-        model, source = pending
+        model, source, outputs = pending
         self.model, self.meta = model, model.meta
         self.model_id = model_id(model)
         self._smoother.reset()  # smoothing must not blend two models' outputs
-        self._models.append({"id": self.model_id, "source": source, "from": local_clock()})
+        self._models.append({"id": self.model_id, "source": source, "from": local_clock(),
+                             "classes": list(model.meta.class_names)})
         self.push_event(f"model {self.model_id} {source}".rstrip())
+        if outputs is not None:
+            self._change_classes(outputs)
+
+    def _change_classes(self, outputs: _ClassOutputs) -> None:
+        """Switch truth, statistics, outlet and log to a new class set (engine thread)."""
+        names = outputs.class_names
+        self.class_names = list(names)
+        tracker = self.marker_tracker
+        if tracker is not None:
+            tracker.set_class_names(names)
+        self.stats.change_classes(names)
+        with self._cond:
+            old_outlet, self._outlet = self._outlet, outputs.outlet
+            old_log, self._log = self._log, outputs.log
+            if outputs.recorder is not None:
+                self._companions.append(outputs.recorder)
+        if outputs.log is not None:
+            self._logs.append(outputs.log.path)
+        if outputs.outlet is not None:
+            self.push_event(f"outlet {outputs.outlet.name} source {outputs.outlet.source_id} "
+                            f"classes {','.join(names)}")
+        if old_outlet is not None:
+            old_outlet.close()
+        if old_log is not None:
+            old_log.close()
+        log.info("classes now %s%s", ", ".join(names),
+                 f"; log {outputs.log.path}" if outputs.log is not None else "")
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> None:
@@ -532,71 +624,219 @@ class Engine:
                 self._events = EventOutlet(f"{cfg.outlet_name}-events", f"{sid}-events")
         if cfg.log is not None:
             self._log = SessionLog(cfg.log, self.class_names)
+            self._logs.append(self._log.path)
             log.info("session log: %s", self._log.path)
         self._models.append({"id": self.model_id, "source": cfg.model.name,
-                             "from": local_clock()})
+                             "from": local_clock(), "classes": list(self.class_names)})
         if cfg.record is not None:
-            self._start_recording(cfg.record, sid)
+            self._start_recording(cfg.record)
         self.push_event(f"model {self.model_id} {cfg.model.name}")  # recorded: after the start
 
     def _follow_markers(self, cfg: EngineConfig) -> None:
         """Open the marker inlet: ``cfg.marker_stream`` by name, else the EEG stream's own."""
+        listener, mdesc = self._marker_listener(cfg.marker_stream, cfg.labels,
+                                                self._streams_seen)
+        if listener is None:
+            return
+        with self._cond:
+            self._markers, self._has_markers, self._marker_desc = listener, True, mdesc
+
+    def _marker_listener(self, name: str | None, labels: str | None,
+                         streams: list[StreamDescription],
+                         ) -> tuple[MarkerListener | None, StreamDescription | None]:
+        """A started listener on marker stream ``name`` (None: the EEG stream's own) with the
+        label map ``labels``, subscribed when the stream is on the network (``streams``: the
+        listing to look in); (None, None) when the EEG stream has no marker stream."""
         label_map = None
-        if cfg.labels is not None:
+        if labels is not None:
             from models.eeg.label_map import parse_label_map
 
-            label_map = parse_label_map(cfg.labels)
+            label_map = parse_label_map(labels)
             unknown = [c for c in label_map.classes if c not in self.class_names]
             if unknown:
                 log.warning("label map classes %s are not the model's (%s): no truth for them",
                             ", ".join(unknown), ", ".join(self.class_names))
         tracker = MarkerTracker(self.class_names, label_map=label_map)
-        if cfg.marker_stream is not None:
-            streams = [s for s in self._streams_seen
-                       if s.name == cfg.marker_stream
-                       and s.stype.lower() == MARKER_TYPE.lower() and not s.is_numeric]
-            mdesc = streams[0] if streams else None
+        listener: MarkerListener | None = None
+        if name is not None:
+            found = [s for s in streams if s.name == name
+                     and s.stype.lower() == MARKER_TYPE.lower() and not s.is_numeric]
+            mdesc = found[0] if found else None
             if mdesc is None:
+                recording = self._recorder is not None or self.config.record is not None
                 log.warning("marker stream '%s' is not on the network yet: following it when "
-                            "it appears%s", cfg.marker_stream,
-                            " (it is not in the recording)" if cfg.record else "")
-                self._markers = MarkerListener(tracker, name=cfg.marker_stream)
+                            "it appears%s", name, " (it is not in the recording)"
+                            if recording else "")
+                listener = MarkerListener(tracker, name=name)
         else:
-            mdesc = find_marker_stream(self._desc, timeout=1.0, streams=self._streams_seen)
+            mdesc = find_marker_stream(self._desc, timeout=1.0, streams=streams)
         if mdesc is not None:
-            self._markers = MarkerListener.for_stream(mdesc, tracker)
-        if self._markers is None:
-            return
-        self._markers.start()
+            listener = MarkerListener.for_stream(mdesc, tracker)
+        if listener is None:
+            return None, None
+        listener.start()
         # subscribed before the recorder starts: a sender re-announces its running trial to
         # the first consumer only (bci_app.replay.player), and the app needs it for the truth
-        if mdesc is not None and not self._markers.wait_connected(MARKER_CONNECT_S):
+        if mdesc is not None and not listener.wait_connected(MARKER_CONNECT_S):
             log.warning("marker stream '%s' did not accept a connection within %.0f s; truth "
                         "starts once it does", mdesc.name, MARKER_CONNECT_S)
-        with self._cond:
-            self._has_markers = True
-            self._marker_desc = mdesc
         log.info("following marker stream '%s' for ground truth%s",
-                 mdesc.name if mdesc else cfg.marker_stream,
-                 f" (labels {label_map})" if label_map else "")
+                 mdesc.name if mdesc else name, f" (labels {label_map})" if label_map else "")
+        return listener, mdesc
 
-    def _start_recording(self, path: Path, sid: str) -> None:
-        """Record the EEG, its markers, the predictions and the events with LabRecorder."""
+    @property
+    def marker_stream(self) -> str | None:
+        """Name of the marker stream followed for the truth (None: none)."""
+        markers = self._markers
+        if markers is None:
+            return None
+        desc = self._marker_desc
+        return desc.name if desc is not None else markers.name
+
+    @property
+    def marker_labels(self) -> str | None:
+        """The label map text of the marker stream followed (None: the convention only)."""
+        return self._marker_labels
+
+    def follow_markers(self, name: str | None, labels: str | None = None) -> None:
+        """Take the truth from marker stream ``name`` with label map ``labels`` from now on
+        (the Calibrate panel's choice); the trials seen on the previous one are dropped.
+
+        Runs in the calling thread (a listing of the network, ~1 s, and the subscription):
+        call it from a worker thread. A stream the recording lacks gets a companion
+        recording of its own (``<recording>-markers-<name>.xdf``). The change is an event.
+
+        Args:
+            name: the marker stream's name (None: the EEG stream's own ``<name>-markers``).
+            labels: label map text (``"T1=fists,T2=feet"``; None: the project's convention).
+
+        Raises:
+            ValueError: a bad label map, or no such marker stream when ``name`` is None.
+            RuntimeError: the session has not connected to its EEG stream yet.
+        """
+        if self._desc is None:
+            raise RuntimeError("the session has not connected to its EEG stream yet")
+        listener, mdesc = self._marker_listener(name, labels, list_streams(timeout=1.0))
+        if listener is None:
+            raise ValueError(f"'{self._desc.name}' has no marker stream "
+                             f"('{self._desc.name}-markers'); name one")
+        listener.wait_settled(SETTLE_S + 0.1)  # here, not in the engine thread
+        companion = None
+        recorder = self._recorder
+        if recorder is not None and recorder.started_at and mdesc is not None:
+            recorded = {(s.get("name"), s.get("source_id")) for s in recorder.streams}
+            if (mdesc.name, mdesc.source_id or None) not in recorded:
+                safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in mdesc.name)
+                companion = SessionRecorder(
+                    recorder.path.with_name(f"{recorder.path.stem}-markers-{safe}.xdf"),
+                    [{k: v for k, v in {"name": mdesc.name,
+                                        "source_id": mdesc.source_id}.items() if v}])
+                try:
+                    companion.start(timeout=30.0)
+                except OSError as exc:
+                    log.warning("marker stream '%s' is not recorded: %s", mdesc.name, exc)
+                    companion = None
+        with self._cond:
+            old, self._markers = self._markers, listener
+            self._marker_desc, self._has_markers = mdesc, True
+            self._marker_labels = labels
+            if companion is not None:
+                self._companions.append(companion)
+        if old is not None:
+            old.stop()
+        self.push_event(f"markers {mdesc.name if mdesc else name} labels {labels or '-'}")
+
+    def _recorded_streams(self) -> list[dict[str, str]]:
+        """The streams a recording holds: the EEG, its markers, the predictions, the events."""
         streams = [{"name": self._desc.name, "source_id": self._desc.source_id}]
         if self._marker_desc is not None:
             streams.append({"name": self._marker_desc.name,
                             "source_id": self._marker_desc.source_id})
         if self._outlet is not None:
-            streams.append({"name": self._outlet.name, "source_id": sid})
+            streams.append({"name": self._outlet.name, "source_id": self._outlet.source_id})
         if self._events is not None:
-            streams.append({"name": self._events.name, "source_id": f"{sid}-events"})
-        streams = [{k: v for k, v in s.items() if v} for s in streams]
+            streams.append({"name": self._events.name, "source_id": self._events.source_id})
+        return [{k: v for k, v in s.items() if v} for s in streams]
+
+    def _start_recording(self, path: Path) -> None:
+        """Record the EEG, its markers, the predictions and the events with LabRecorder."""
+        streams = self._recorded_streams()
         recorder = SessionRecorder(path, streams)
         with self._cond:
             self._recorder = recorder
         recorder.start(timeout=30.0)  # LabRecorder resolving 4 streams on a loaded machine
+        self._recordings.append(recorder)
         log.info("recording the session to %s (%d streams: %s)", recorder.path, len(streams),
                  ", ".join(s["name"] for s in streams))
+
+    def start_recording(self, log_path: Path | None, record: Path | None) -> None:
+        """Start writing a CSV log and/or an XDF recording in the running session (the
+        window's Record button), without restarting it. Blocks while LabRecorder finds the
+        streams (seconds): call it from a worker thread. What already records goes on
+        until :meth:`stop_recording`; a log or recording given here replaces it.
+
+        Args:
+            log_path: the CSV log to write from the next window on (None: keep as it is).
+            record: the XDF file to record into (None: keep as it is).
+
+        Raises:
+            RuntimeError: the session has no EEG stream yet.
+            OutputError: the log or the recording cannot be written (a clear message).
+        """
+        if self._desc is None:
+            raise RuntimeError("the session has not connected to its EEG stream yet")
+        new_log = SessionLog(log_path, self.class_names) if log_path is not None else None
+        recorder = None
+        if record is not None:
+            recorder = SessionRecorder(record, self._recorded_streams())
+            try:
+                recorder.start(timeout=30.0)
+            except Exception:
+                if new_log is not None:
+                    new_log.close()
+                raise
+        with self._cond:
+            old_recorder = self._recorder if recorder is not None else None
+            if recorder is not None:
+                self._recorder = recorder
+                self._recordings.append(recorder)
+            if new_log is not None:
+                self._pending_log = (new_log,)
+        if new_log is not None:
+            log.info("session log: %s", new_log.path)
+            self.push_event(f"log {new_log.path.name}")
+        if recorder is not None:
+            log.info("recording the session to %s", recorder.path)
+        if old_recorder is not None:
+            old_recorder.stop()
+
+    def stop_recording(self) -> None:
+        """Stop the XDF recording and the CSV log of the running session (call from a worker
+        thread: LabRecorder takes seconds to finish its file). Idempotent."""
+        with self._cond:
+            recorder, self._recorder = self._recorder, None
+            self._pending_log = (None,)
+        if recorder is not None:
+            self.push_event("recording stops")
+            recorder.stop()
+
+    def _take_pending_log(self) -> None:
+        """In the engine thread: switch to (or close) the log that start/stop_recording set."""
+        with self._cond:
+            pending, self._pending_log = self._pending_log, None
+        if pending is None:
+            return
+        new = pending[0]
+        if new is not None and list(new.class_names) != self.class_names:  # swapped meanwhile
+            path = new.path
+            new.close()
+            new = SessionLog(path.with_name(f"{path.stem}-{self.model_id}{path.suffix}"),
+                             self.class_names)
+        old, self._log = self._log, new
+        if self._log is not None:
+            self._logs.append(self._log.path)
+        if old is not None:
+            old.close()
 
     def _warm_model(self) -> None:
         """One pass on zeros so the first real window does not pay for lazy initialisation."""
@@ -650,6 +890,7 @@ class Engine:
 
     def _predict(self, end: int, skipped: int) -> None:
         self._take_pending_model()
+        self._take_pending_log()
         with self._cond:
             win = self._ring.window(end, self.window)
             jump_start, jump_end = self._jump_span
@@ -830,20 +1071,39 @@ class Engine:
                            "bad_now": [name for name, _ in st.bad_channels]}
         out["hop_s"] = self.hop / self.sfreq
         out["models"] = [dict(m) for m in self._models]
-        recorder = self._recorder
-        out["recording"] = ({"path": str(recorder.path), "bytes": recorder.size_bytes,
-                             "streams": recorder.streams}
-                            if recorder is not None and recorder.started_at else None)
+        def described(r: SessionRecorder) -> dict[str, Any]:
+            return {"path": str(r.path), "bytes": r.size_bytes, "streams": r.streams}
+
+        started = [r for r in self._recordings if r.started_at]
+        out["recording"] = ({**described(started[0]),
+                             "companions": [described(c) for c in self._companions]}
+                            if started else None)
+        out["recordings"] = [described(r) for r in started]
+        out["logs"] = [str(p) for p in self._logs]
+        out["markers"] = {"stream": self.marker_stream, "labels": self._marker_labels}
         out["final_state"] = st.state
         out["final_message"] = st.message
         return out
 
     def _shutdown(self) -> None:
         """Release everything; write the summary. Safe after partial starts."""
-        if self._recorder is not None:  # first: LabRecorder gets every stream's last samples
+        with self._cond:
+            pending, self._pending_model = self._pending_model, None
+        if pending is not None and pending[2] is not None:  # prepared, never switched to
+            pending[2].close()
+        recorders = [r for r in (self._recorder, *self._companions) if r is not None]
+        with self._cond:
+            pending_log, self._pending_log = self._pending_log, None
+        if pending_log is not None and pending_log[0] is not None:  # never switched to
+            self._logs.append(pending_log[0].path)
+            pending_log[0].close()
+        if recorders:  # first: LabRecorder gets every stream's last samples
             log.info("finishing the recording (LabRecorder writes its footers; a few seconds)")
+        for recorder in recorders:
+            recorder.request_stop()  # side by side
+        for recorder in recorders:
             try:
-                self._recorder.stop()
+                recorder.stop()
             except OSError as exc:
                 log.error("%s", exc)
         self._close_stream("the stream")

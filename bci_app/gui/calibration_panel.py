@@ -73,8 +73,12 @@ class CalibratorLike(Protocol):
 
 CalibratorFactory = Callable[[Any, dict[str, Any]], CalibratorLike]
 """Builds a calibrator for a running engine from the panel's options (``trials_needed``: int
-or None, ``start_from``: None or ``SCRATCH``, ``participant``: str or None); called in a
-worker thread."""
+or None, ``start_from``: None or ``SCRATCH``, ``participant``: str or None, ``markers``:
+None to keep the session's marker stream and label map, else ``(stream name or None, label
+map text or None)``); called in a worker thread."""
+
+SESSION_MARKERS = "the session's"
+"""First entry of the marker stream chooser: the stream the session follows already."""
 
 
 def calibration_unsupported(engine: Any) -> str:
@@ -112,6 +116,10 @@ def default_calibrator_factory(engine: Any, options: dict[str, Any]) -> Calibrat
     writing to :func:`calibration_paths` of the engine's recording."""
     from bci_app.calibration.controller import Calibrator
 
+    options = dict(options)
+    markers = options.pop("markers", None)
+    if markers is not None:  # another marker stream or label map: the engine follows it
+        engine.follow_markers(*markers)
     folder, model_path = calibration_paths(getattr(engine, "recording_path", None))
     return Calibrator(engine, folder, model_path=model_path, threads=1, **options)
 
@@ -139,6 +147,7 @@ class _Bridge(QtCore.QObject):
     created = QtCore.Signal(object, int)  # calibrator, generation
     failed = QtCore.Signal(str, int)  # message, generation
     stopped = QtCore.Signal(bool)  # stopped from the panel (not by the window)
+    listed = QtCore.Signal(object)  # marker stream names found on the network
 
 
 class CalibrationPanel(QtWidgets.QWidget):
@@ -171,6 +180,8 @@ class CalibrationPanel(QtWidgets.QWidget):
         self._bridge.created.connect(self._on_created)
         self._bridge.failed.connect(self._on_failed)
         self._bridge.stopped.connect(self._on_stopped)
+        self._bridge.listed.connect(self._on_listed)
+        self._listing = False
         self._build()
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(refresh_ms)
@@ -210,9 +221,29 @@ class CalibrationPanel(QtWidgets.QWidget):
         self.participant_edit.setPlaceholderText("e.g. P07")
         self.participant_edit.setToolTip("participant id, written into the calibrated "
                                          "model's provenance")
+        self.markers_box = QtWidgets.QComboBox()
+        self.markers_box.addItem(SESSION_MARKERS, None)
+        self.markers_box.setToolTip("the marker stream whose trials label the calibration "
+                                    "(the stimulus program's); ↻ lists those on the network")
+        self.markers_refresh = QtWidgets.QToolButton()
+        self.markers_refresh.setText("↻")
+        self.markers_refresh.setToolTip("list the marker streams on the network")
+        self.markers_refresh.clicked.connect(self.list_marker_streams)
+        markers_row = QtWidgets.QHBoxLayout()
+        markers_row.setContentsMargins(0, 0, 0, 0)
+        markers_row.addWidget(self.markers_box, 1)
+        markers_row.addWidget(self.markers_refresh)
+        self.labels_edit = QtWidgets.QLineEdit()
+        self.labels_edit.setPlaceholderText("none needed for 'trial N start <label>'")
+        self.labels_edit.setToolTip("marker text -> class, e.g. T1=fists,T2=feet or "
+                                    "/^film_sad/=negative (a regular expression between "
+                                    "slashes); the classes, in this order, are the "
+                                    "calibrated model's")
         form.addRow("Trials needed", self.trials_box)
         form.addRow("Start from", self.start_from_box)
         form.addRow("Participant", self.participant_edit)
+        form.addRow("Marker stream", markers_row)
+        form.addRow("Label map", self.labels_edit)
         col.addLayout(form)
 
         self.start_button = QtWidgets.QPushButton()
@@ -278,11 +309,62 @@ class CalibrationPanel(QtWidgets.QWidget):
         return self.phase_badge.text()
 
     def options(self) -> dict[str, Any]:
-        """The calibrator options the panel's fields give (see :data:`CalibratorFactory`)."""
+        """The calibrator options the panel's fields give (see :data:`CalibratorFactory`).
+
+        Raises:
+            ValueError: the label map does not parse (the message quotes the bad entry).
+        """
         trials = self.trials_box.value()
-        return {"trials_needed": trials if trials >= 2 else None,
-                "start_from": self.start_from_box.currentData(),
-                "participant": self.participant_edit.text().strip() or None}
+        options: dict[str, Any] = {"trials_needed": trials if trials >= 2 else None,
+                                   "start_from": self.start_from_box.currentData(),
+                                   "participant": self.participant_edit.text().strip() or None}
+        stream = self.markers_box.currentData()
+        labels = self.labels_edit.text().strip() or None
+        if labels is not None:
+            from models.eeg.label_map import parse_label_map
+
+            parse_label_map(labels)
+        current = (getattr(self._engine, "marker_stream", None),
+                   getattr(self._engine, "marker_labels", None))
+        if stream is not None or labels != current[1]:
+            options["markers"] = (stream if stream is not None else current[0], labels)
+        return options
+
+    def list_marker_streams(self) -> None:
+        """List the marker streams on the network in a worker thread (~1 s) and offer them
+        in the chooser."""
+        if self._listing:
+            return
+        self._listing = True
+        self.markers_refresh.setEnabled(False)
+        bridge = self._bridge
+
+        def work() -> None:
+            names: list[str] = []
+            try:
+                from bci_app.lsl.protocol import MARKER_TYPE
+                from bci_app.lsl.streams import list_streams
+
+                names = sorted({s.name for s in list_streams(timeout=1.0)
+                                if s.stype.lower() == MARKER_TYPE.lower() and not s.is_numeric})
+            except Exception:
+                traceback.print_exc()
+            bridge.listed.emit(names)
+
+        self._spawn(work, "calibration-list-markers")
+
+    def _on_listed(self, names: list[str]) -> None:
+        self._listing = False
+        chosen = self.markers_box.currentData()
+        current = getattr(self._engine, "marker_stream", None)
+        self.markers_box.clear()
+        self.markers_box.addItem(f"{SESSION_MARKERS} ({current or 'none'})", None)
+        for name in names:
+            if name != current:
+                self.markers_box.addItem(name, name)
+        index = self.markers_box.findData(chosen) if chosen is not None else 0
+        self.markers_box.setCurrentIndex(max(index, 0))
+        self._update_controls()
 
     def set_engine(self, engine: Any) -> None:
         """The engine now running (None: none). A calibrator of another engine is stopped."""
@@ -292,6 +374,9 @@ class CalibrationPanel(QtWidgets.QWidget):
         if calibrator is not None:
             self._stop_in_thread(calibrator, by_panel=False)
         self._engine = engine
+        current = getattr(engine, "marker_stream", None)
+        self.markers_box.setItemText(0, f"{SESSION_MARKERS} ({current or 'none'})")
+        self.labels_edit.setText(getattr(engine, "marker_labels", None) or "")
         self._update_controls()
 
     def detach(self, reason: str) -> CalibratorLike | None:
@@ -334,9 +419,13 @@ class CalibrationPanel(QtWidgets.QWidget):
         reason = calibration_unsupported(self._engine)
         if reason or self._starting or self._stopping:
             return
+        try:
+            options = self.options()
+        except ValueError as exc:
+            self._show_message(f"label map: {exc}", error=True)
+            return
         self._generation += 1
-        gen, engine, options, factory = self._generation, self._engine, self.options(), \
-            self._factory
+        gen, engine, factory = self._generation, self._engine, self._factory
         bridge = self._bridge
         self._starting = True
         self._last = None
@@ -440,8 +529,10 @@ class CalibrationPanel(QtWidgets.QWidget):
             "stop calibrating (a running training is cancelled; a trained model file stays)"
             if calibrating else reason or "collect this participant's labelled trials from "
             "now on, then train")
-        for box in (self.trials_box, self.start_from_box, self.participant_edit):
+        for box in (self.trials_box, self.start_from_box, self.participant_edit,
+                    self.markers_box, self.labels_edit):
             box.setEnabled(not calibrating and not busy)
+        self.markers_refresh.setEnabled(not calibrating and not busy and not self._listing)
         self.train_button.setEnabled(calibrating and phase in (CalibrationPhase.COLLECTING,
                                                                CalibrationPhase.FAILED))
         self.use_button.setEnabled(calibrating and phase == CalibrationPhase.TRAINED

@@ -280,7 +280,9 @@ class FakeEngine:
 
     def _make_result(self, t: float, smoothed: np.ndarray, alpha: float) -> WindowResult:
         rng = self._rng
-        k = len(self.class_names)
+        k = len(self.class_names)  # may change: a swap to a model with other classes
+        if smoothed.shape != (k,):
+            smoothed = np.full(k, 1 / k)
         truth = _truth_at(t, k)
         drift = np.sin(t / (7.0 + 2.0 * np.arange(k)) + np.arange(k))
         logits = 0.8 * drift + rng.normal(0, 0.9, k)

@@ -80,6 +80,7 @@ class _Bridge(QtCore.QObject):
     stopped = QtCore.Signal(int, str)  # generation, error text ("" when clean)
     streams = QtCore.Signal(object, str)  # list of descriptions, error text
     model_info = QtCore.Signal(object)
+    recording = QtCore.Signal(str, bool)  # message, whether it is an error
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -130,6 +131,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._bridge.stopped.connect(self._on_stopped)
         self._bridge.streams.connect(self._on_streams)
         self._bridge.model_info.connect(self._on_model_info)
+        self._bridge.recording.connect(self._on_recording_done)
         self._calibrator_factory = calibrator_factory
 
         # performance counters (read by tests and benchmarks/gui_fps.py)
@@ -476,6 +478,8 @@ class MainWindow(QtWidgets.QMainWindow):
         """Append new results to the buffers; returns how many arrived."""
         results = engine.drain_results()
         for r in results:
+            if len(r.smoothed) != self._smooth_buf.width:  # a model with other classes
+                self._show_model(list(engine.class_names), list(engine.channel_names))
             if self._t_ref is None:
                 self._t_ref = float(r.lsl_time)
             self._t_buf.append(float(r.lsl_time) - self._t_ref)
@@ -507,6 +511,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.trajectory.update_data(t, self._smooth_buf.view()[first:],
                                         self._pred_buf.view()[first:, 0],
                                         self._truth_buf.view()[first:, 0])
+            self._mark_trials()
             stats = status.stats if status is not None else None
             self.trajectory.set_accuracy(stats.online_accuracy if stats else None,
                                          stats.windows_predicted if stats else len(t))
@@ -515,6 +520,19 @@ class MainWindow(QtWidgets.QMainWindow):
                                    self._faa_buf.view()[first:, 0])
         elif self._last_topo is not None:
             self.head_map.update_topo(self._last_topo)
+
+    def _mark_trials(self) -> None:
+        """Ticks at the trial starts in view, from the engine's marker tracker (if any)."""
+        tracker = getattr(self._engine, "marker_tracker", None)
+        t = self._t_buf.view()
+        if tracker is None or self._t_ref is None or not len(t):
+            self.trajectory.set_trial_marks([], [])
+            return
+        newest = self._t_ref + float(t[-1, 0])  # LSL time of the newest window
+        spans = tracker.spans(since=newest - self._traj_s)
+        starts = [(s - newest, f"{n} {label}" if n > 0 and label else (label or f"{n}"))
+                  for n, label, s, _ in spans]
+        self.trajectory.set_trial_marks([x for x, _ in starts], [text for _, text in starts])
 
     # -- top-bar actions ----------------------------------------------------------------------
     def refresh_streams(self) -> None:
@@ -577,9 +595,43 @@ class MainWindow(QtWidgets.QMainWindow):
                 return
         log = Path(path) if on else None
         record = log.with_suffix(".xdf") if log is not None else None  # beside the log
-        self._reconfigure(log=log, record=record)
-        self.status_panel.show_info(f"recording: log {log}, XDF {record} (LabRecorder)" if on
-                                    else "recording off")
+        engine = self._engine
+        if engine is None or self._busy is not None or not hasattr(engine, "start_recording"):
+            self._reconfigure(log=log, record=record)  # applies at the (re)start
+            self.status_panel.show_info(f"recording: log {log}, XDF {record} (LabRecorder)"
+                                        if on else "recording off")
+            return
+        # the running session records from now on: no restart (the model in use, calibrated
+        # or not, its outlet and the marker stream stay)
+        self.config = dataclasses.replace(self.config, log=log, record=record)
+        bridge = self._bridge
+        self.status_panel.show_info(f"starting the recording: log {log}, XDF {record} "
+                                    "(LabRecorder finds the streams; a few seconds)" if on
+                                    else "finishing the recording (a few seconds)")
+
+        def work() -> None:
+            try:
+                if on:
+                    engine.start_recording(log, record)
+                    bridge.recording.emit(f"recording: log {log}, XDF {record} (LabRecorder)",
+                                          False)
+                else:
+                    engine.stop_recording()
+                    bridge.recording.emit("recording off", False)
+            except Exception as exc:  # a clear message; the session goes on
+                bridge.recording.emit(f"recording failed: {exc}", True)
+
+        self._spawn(work, "recording")
+
+    def _on_recording_done(self, message: str, error: bool) -> None:
+        """A worker's outcome of the Record button; a failure turns the button off."""
+        if error:
+            self.config = dataclasses.replace(self.config, log=None, record=None)
+            button = self.top_bar.record_button
+            button.blockSignals(True)
+            button.setChecked(False)
+            button.blockSignals(False)
+        (self.status_panel.show_error if error else self.status_panel.show_info)(message)
 
     def _show_settings(self) -> None:
         if self._settings is None:

@@ -71,6 +71,11 @@ class RingBuffer:
         self._cap = capacity
         self._pos = 0
 
+    @property
+    def width(self) -> int:
+        """Values per row."""
+        return int(self._data.shape[1])
+
     def append(self, row: np.ndarray | Sequence[float] | float) -> None:
         """Append one row (width values)."""
         if self._pos == self._data.shape[0]:
@@ -245,13 +250,18 @@ def _style_plot(plot: pg.PlotItem, left: str | None = None, bottom: str | None =
         plot.setLabel("bottom", bottom)
 
 
+MAX_TICK_LABELS = 12
+"""Trial starts labelled at most on the trajectory (the newest; older ones keep a tick)."""
+
+
 class TrajectoryPanel(pg.GraphicsLayoutWidget):
     """Smoothed class probabilities over the last ``span`` seconds, with class ribbons.
 
     Rows: title with the colour key of the model's classes and the online accuracy; one
     probability curve per class, with the chance level 1/K dashed; a ribbon of the predicted
-    class and one of the true class (from the marker stream). :meth:`set_classes` adapts it to
-    another model's classes.
+    class and one of the true class (from the marker stream); a dotted tick at each trial
+    start, labelled with its number and class (:meth:`set_trial_marks`). :meth:`set_classes`
+    adapts it to another model's classes.
 
     Attributes:
         class_names: the classes shown, in probability order.
@@ -290,6 +300,19 @@ class TrajectoryPanel(pg.GraphicsLayoutWidget):
         self._no_truth = pg.TextItem("no marker stream", color="#7d8590", anchor=(0, 0.5))
         self._no_truth.setPos(-0.99 * span, 0)
         self.ribbons.addItem(self._no_truth)
+        # trial starts from the marker stream: one tick per start across both plots, and a
+        # label at the top of the probability plot (a fixed pool of text items)
+        tick_pen = pg.mkPen("#8b949e", width=1, style=QtCore.Qt.DotLine)
+        self._ticks = [pg.PlotCurveItem(pen=tick_pen, connect="pairs", skipFiniteCheck=True)
+                       for _ in range(2)]
+        self.plot.addItem(self._ticks[0])
+        self.ribbons.addItem(self._ticks[1])
+        self._tick_labels = [pg.TextItem("", color="#9aa3ad", anchor=(0, 0))
+                             for _ in range(MAX_TICK_LABELS)]
+        for item in self._tick_labels:
+            item.setVisible(False)
+            self.plot.addItem(item)
+        self.trial_marks: list[tuple[float, str]] = []
         self.set_classes(class_names)
 
     def set_classes(self, class_names: Sequence[str]) -> None:
@@ -321,6 +344,25 @@ class TrajectoryPanel(pg.GraphicsLayoutWidget):
                 self.ribbons.addItem(c)
                 curves.append(c)
         self.title.setText(_title("Emotion trajectory &nbsp;") + self._key)
+
+    def set_trial_marks(self, x: Sequence[float], labels: Sequence[str]) -> None:
+        """Mark trial starts: ``x`` in seconds before the newest window (<= 0), ``labels``
+        e.g. ``"3 negative"``. Only the newest :data:`MAX_TICK_LABELS` get a label."""
+        marks = [(float(v), str(text)) for v, text in zip(x, labels, strict=True)
+                 if -self.span <= v <= 0]
+        if marks == self.trial_marks:
+            return
+        self.trial_marks = marks
+        xs = np.repeat(np.array([m[0] for m in marks], dtype=float), 2)
+        for curve, (y0, y1) in zip(self._ticks, ((0.0, 1.0), (-0.6, 1.6)), strict=True):
+            ys = np.tile([y0, y1], len(marks)).astype(float)
+            curve.setData(xs, ys, skipFiniteCheck=True)
+        labelled = marks[-MAX_TICK_LABELS:]
+        for i, item in enumerate(self._tick_labels):
+            if i < len(labelled):
+                item.setText(labelled[i][1])
+                item.setPos(labelled[i][0], 1.0)
+            item.setVisible(i < len(labelled))
 
     def set_accuracy(self, accuracy: float | None, n_predicted: int) -> None:
         """Show the running online accuracy (fraction 0..1, None when no true class yet)."""

@@ -59,17 +59,25 @@ machine). Truth looked up before then may miss a trial that began before the app
 class _TrialMarker:
     kind: str  # "start" | "end"
     trial: int
-    cls: int | None
+    label: str | None  # the class name as sent (or as the label map gives it), None: none
 
 
-def _parse(text: str, class_names: Sequence[str]) -> _TrialMarker | None:
+def _find(label: str | None, class_names: Sequence[str]) -> int | None:
+    """Index of ``label`` among ``class_names`` (case-insensitive), else None."""
+    if not label:
+        return None
+    lowered = label.lower()
+    for i, name in enumerate(class_names):
+        if name.lower() == lowered:
+            return i
+    return None
+
+
+def _parse(text: str) -> _TrialMarker | None:
     match = TRIAL_MARKER.fullmatch(text)
     if match is None:
         return None
-    label = match.group(3)
-    lowered = [name.lower() for name in class_names]
-    cls = lowered.index(label.lower()) if label and label.lower() in lowered else None
-    return _TrialMarker(match.group(2).lower(), int(match.group(1)), cls)
+    return _TrialMarker(match.group(2).lower(), int(match.group(1)), match.group(3) or None)
 
 
 def parse_marker(
@@ -86,8 +94,8 @@ def parse_marker(
         ``("start" | "end", class index)`` for a trial marker; the index is None when the
         marker has no class word or an unknown one. None for anything else (``"T1"``...).
     """
-    parsed = _parse(text, class_names)
-    return None if parsed is None else (parsed.kind, parsed.cls)
+    parsed = _parse(text)
+    return None if parsed is None else (parsed.kind, _find(parsed.label, class_names))
 
 
 @dataclass
@@ -95,7 +103,7 @@ class _Interval:
     start: float
     end: float  # +inf while the trial's end marker has not arrived
     trial: int
-    cls: int | None
+    label: str | None  # class name (case as sent), None: a trial without a class
 
 
 class MarkerTracker:
@@ -114,6 +122,8 @@ class MarkerTracker:
     marker texts): a marker the map matches starts a trial of its class (closing an open one),
     which lasts until the next marker of any kind; a ``trial N start <label>`` marker's label
     word (then its text) goes through the map too. Classes the model does not have give no
+    truth, but their trials are kept with their label (:meth:`finished_trials`): calibration
+    may train a model for another class set, and :meth:`set_class_names` then makes them
     truth.
 
     Args:
@@ -126,7 +136,6 @@ class MarkerTracker:
                  label_map: LabelMap | None = None):
         self._class_names = tuple(class_names)
         self._label_map = label_map
-        self._lowered = [name.lower() for name in class_names]
         self._event_trials = 0  # trials started by label-map markers (numbered -1, -2...)
         self._max_trials = max_trials
         self._lock = threading.Lock()
@@ -137,7 +146,19 @@ class MarkerTracker:
 
     @property
     def class_names(self) -> tuple[str, ...]:
+        """The classes that :meth:`truth_at` indexes (the running model's)."""
         return self._class_names
+
+    @property
+    def label_map(self) -> LabelMap | None:
+        """The lab's marker texts -> class names, or None (the project's convention)."""
+        return self._label_map
+
+    def set_class_names(self, class_names: Sequence[str]) -> None:
+        """Index truth by these classes from now on (a model with another class set); the
+        trials known so far keep their labels."""
+        with self._lock:
+            self._class_names = tuple(class_names)
 
     @property
     def n_markers(self) -> int:
@@ -155,7 +176,7 @@ class MarkerTracker:
     def has_labels(self) -> bool:
         """True once a trial with a known class has started."""
         with self._lock:
-            return any(iv.cls is not None for iv in self._intervals)
+            return any(_find(iv.label, self._class_names) is not None for iv in self._intervals)
 
     def add(self, text: str, lsl_time: float) -> tuple[str, int | None] | None:
         """Record one marker.
@@ -167,7 +188,7 @@ class MarkerTracker:
         Returns:
             What :func:`parse_marker` made of it.
         """
-        parsed = _parse(text, self._class_names)
+        parsed = _parse(text)
         label_map = self._label_map
         with self._lock:
             self._n_markers += 1
@@ -179,7 +200,8 @@ class MarkerTracker:
                     self._start(parsed, float(lsl_time))
                 else:
                     self._end(parsed, float(lsl_time))
-        return None if parsed is None else (parsed.kind, parsed.cls)
+            names = self._class_names
+        return None if parsed is None else (parsed.kind, _find(parsed.label, names))
 
     def _mapped(self, text: str, parsed: _TrialMarker | None, t: float) -> _TrialMarker | None:
         """The trial marker ``text`` is under the label map (call with the lock held)."""
@@ -190,7 +212,7 @@ class MarkerTracker:
                 word = match.group(3) if match else None
                 name = (label_map.match(word) if word else None) or label_map.match(text)
                 if name is not None:
-                    parsed = _TrialMarker("start", parsed.trial, self._index(name))
+                    parsed = _TrialMarker("start", parsed.trial, name)
             return parsed
         name = label_map.match(text)
         if name is None:  # any other marker ends a trial the map started
@@ -198,11 +220,7 @@ class MarkerTracker:
                 self._intervals[-1].end = t
             return None
         self._event_trials += 1
-        return _TrialMarker("start", -self._event_trials, self._index(name))
-
-    def _index(self, name: str) -> int | None:
-        lowered = name.lower()
-        return self._lowered.index(lowered) if lowered in self._lowered else None
+        return _TrialMarker("start", -self._event_trials, name)
 
     def _start(self, marker: _TrialMarker, t: float) -> None:
         idx = bisect.bisect_right(self._starts, t)
@@ -212,7 +230,7 @@ class MarkerTracker:
         if idx > 0 and self._intervals[idx - 1].end > t:  # close an open or overlapping trial
             self._intervals[idx - 1].end = t
         end = self._starts[idx] if idx < len(self._starts) else float("inf")
-        self._intervals.insert(idx, _Interval(t, end, marker.trial, marker.cls))
+        self._intervals.insert(idx, _Interval(t, end, marker.trial, marker.label))
         self._starts.insert(idx, t)
         if len(self._intervals) > self._max_trials:
             del self._intervals[0], self._starts[0]
@@ -225,30 +243,55 @@ class MarkerTracker:
         if interval.trial == marker.trial and interval.end > t:
             interval.end = t
 
-    def finished_trials(self, since: float = -float("inf")) -> list[tuple[int, int, float, float]]:
-        """Trials with a class whose end marker has arrived, oldest first.
+    def finished_trials(self, since: float = -float("inf"),
+                        classes: Sequence[str] | None = None,
+                        ) -> list[tuple[int, str, float, float]]:
+        """Trials with a label whose end has arrived, oldest first.
 
         Args:
             since: only trials that end after this LSL time (s).
+            classes: only trials of these classes (case-insensitive; the names are returned
+                as given here); default: the tracker's :attr:`class_names`.
 
         Returns:
-            (trial number, class index, start, end) per trial; start and end are the LSL
+            (trial number, class name, start, end) per trial; start and end are the LSL
             times of its first and last sample (s). Trials a label-map marker started are
             numbered -1, -2... in order.
         """
         with self._lock:
-            return [(iv.trial, iv.cls, iv.start, iv.end) for iv in self._intervals
-                    if iv.cls is not None and iv.end != float("inf") and iv.end > since]
+            names = tuple(classes) if classes is not None else self._class_names
+            out = []
+            for iv in self._intervals:
+                idx = _find(iv.label, names)
+                if idx is not None and iv.end != float("inf") and iv.end > since:
+                    out.append((iv.trial, names[idx], iv.start, iv.end))
+            return out
+
+    def spans(self, since: float = -float("inf")) -> list[tuple[int, str | None, float, float]]:
+        """Every trial that ends after ``since`` (LSL s), oldest first, finished or not, with
+        or without a label: (trial number, label as in :meth:`current`, start, end); ``end``
+        is ``inf`` while the trial runs. For display (the trajectory's trial ticks)."""
+        with self._lock:
+            names = self._class_names
+            out = []
+            for iv in self._intervals:
+                if iv.end > since:
+                    cls = _find(iv.label, names)
+                    out.append((iv.trial, names[cls] if cls is not None else iv.label,
+                                iv.start, iv.end))
+            return out
 
     def current(self, lsl_time: float) -> tuple[int, str | None] | None:
-        """(trial number, class name or None) of the trial running at ``lsl_time`` (s),
-        None between trials or before any."""
+        """(trial number, label) of the trial running at ``lsl_time`` (s), None between
+        trials or before any. The label is the model's class name when it is one of
+        :attr:`class_names`, else the label as sent (None: a trial without one)."""
         with self._lock:
             idx = bisect.bisect_right(self._starts, lsl_time) - 1
             if idx < 0 or lsl_time >= self._intervals[idx].end:
                 return None
             iv = self._intervals[idx]
-            return iv.trial, (self._class_names[iv.cls] if iv.cls is not None else None)
+            cls = _find(iv.label, self._class_names)
+            return iv.trial, (self._class_names[cls] if cls is not None else iv.label)
 
     def truth_at(self, lsl_time: float) -> int | None:
         """Class index of the trial running at ``lsl_time`` (s, LSL clock), else None.
@@ -261,7 +304,9 @@ class MarkerTracker:
             if idx < 0:
                 return None
             interval = self._intervals[idx]
-            return interval.cls if lsl_time < interval.end else None
+            if lsl_time >= interval.end:
+                return None
+            return _find(interval.label, self._class_names)
 
 
 class MarkerListener:

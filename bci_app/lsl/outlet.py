@@ -39,6 +39,7 @@ class PredictionOutlet:
             raise ValueError(f"outlet {name!r}: no class names")
         self.name = name
         self.class_names = tuple(class_names)
+        self.source_id = source_id
         info = StreamInfo(
             name=name,
             stype=PREDICTION_TYPE,
@@ -113,6 +114,7 @@ class EventOutlet:
     """
 
     def __init__(self, name: str, source_id: str = "") -> None:
+        self.source_id = source_id
         if not name:
             raise ValueError("the events outlet needs a non-empty name")
         self.name = name

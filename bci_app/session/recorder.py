@@ -130,6 +130,7 @@ class SessionRecorder:
         self.streams = [dict(s) for s in streams]
         self._predicates = [stream_predicate(s) for s in self.streams]
         self._process: subprocess.Popen[str] | None = None
+        self._stop_requested = False
         self._lines: list[str] = []
         self._lock = threading.Lock()
         self._reader: threading.Thread | None = None
@@ -220,6 +221,17 @@ class SessionRecorder:
         return (f"cannot record to {self.path}: LabRecorder opened {started} of "
                 f"{len(self._predicates)} streams within {timeout:g} s")
 
+    def request_stop(self) -> None:
+        """Ask LabRecorder to finish the file, without waiting (several recorders then finish
+        side by side; :meth:`stop` waits). Idempotent."""
+        process = self._process
+        if process is None or process.returncode is not None or self._stop_requested:
+            return
+        self._stop_requested = True
+        with contextlib.suppress(OSError, ValueError):
+            process.stdin.write("\n")
+            process.stdin.flush()
+
     def stop(self, timeout: float = 10.0) -> None:
         """Finish the file (LabRecorder writes the footers) and wait for it. Idempotent.
 
@@ -230,9 +242,7 @@ class SessionRecorder:
         process = self._process
         if process is None or process.returncode is not None:
             return
-        with contextlib.suppress(OSError, ValueError):
-            process.stdin.write("\n")
-            process.stdin.flush()
+        self.request_stop()
         try:
             code = process.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -102,6 +102,19 @@ class SummaryStats:
         self._bad_channels: Counter[str] = Counter()
         k = len(self.class_names) if self.class_names else 0
         self._confusion = np.zeros((k, k), dtype=np.int64)
+        self._earlier: list[dict[str, Any]] = []  # confusions of earlier class sets
+
+    def change_classes(self, class_names: Sequence[str]) -> None:
+        """A model with another class set predicts from now on: the confusion matrix so far
+        is kept for the summary (``earlier_confusions``) and a new one starts; the other
+        counters (accuracy included: right or wrong needs no class set) go on."""
+        with self._lock:
+            if self.class_names is not None:
+                self._earlier.append({"class_names": list(self.class_names),
+                                      "confusion": self._confusion.tolist()})
+            self.class_names = tuple(class_names)
+            k = len(self.class_names)
+            self._confusion = np.zeros((k, k), dtype=np.int64)
 
     def add_window(
         self, latency_ms: float | None, inference_ms: float, predicted: int, truth: int | None,
@@ -204,8 +217,8 @@ class SummaryStats:
             interpolated in}), ``latency_ms`` ({p50, p95, p99, mean, max}, ms, over the timed
             windows) and ``inference_ms`` (the same over all windows), ``online_accuracy``
             (None without truth), ``n_with_truth``, ``class_names`` and ``confusion`` (rows
-            truth, columns predicted; when class names are known), ``device``, ``stream``, then
-            ``extra``.
+            truth, columns predicted; when class names are known; after a class change, the
+            earlier ones in ``earlier_confusions``), ``device``, ``stream``, then ``extra``.
         """
         with self._lock:
             latency = np.frombuffer(self._latency, dtype=np.float32).astype(np.float64)
@@ -225,11 +238,14 @@ class SummaryStats:
                 "n_with_truth": self._with_truth,
             }
             confusion = self._confusion.tolist()
+            class_names, earlier = self.class_names, [dict(e) for e in self._earlier]
         out["latency_ms"] = _percentiles(latency)
         out["inference_ms"] = _percentiles(inference)
-        if self.class_names is not None:
-            out["class_names"] = list(self.class_names)
+        if class_names is not None:
+            out["class_names"] = list(class_names)
             out["confusion"] = confusion
+        if earlier:
+            out["earlier_confusions"] = earlier
         out["device"] = device
         if is_dataclass(stream) and not isinstance(stream, type):
             stream = asdict(stream)

@@ -37,8 +37,7 @@ def test_fif_holds_the_trials_where_the_markers_put_them(tmp_path: Path) -> None
         tracker.add(f"trial {n} start {label}", times[start])
         tracker.add(f"trial {n} end {label}", times[end])
     tracker.add("trial 5 start calm", times[2800])  # not finished: not a calibration trial
-    trials = [LabelledTrial(n, ["calm", "tense"][c], s, e)
-              for n, c, s, e in tracker.finished_trials()]
+    trials = [LabelledTrial(n, c, s, e) for n, c, s, e in tracker.finished_trials()]
     assert [t.trial for t in trials] == [1, 2, 3, 4]
     path = write_calibration_fif(tmp_path / "cal_raw.fif", data, times, names, sfreq, trials,
                                  participant="P07")

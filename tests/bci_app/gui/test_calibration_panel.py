@@ -139,7 +139,8 @@ class Session:
 
     def _engine_factory(self, engine: type) -> Any:
         def build(config: Any) -> FakeEngine:
-            made = engine(config, self.events) if engine is CalibratableEngine else engine(config)
+            made = (engine(config, self.events) if issubclass(engine, CalibratableEngine)
+                    else engine(config))
             self.engines.append(made)
             return made
 
@@ -454,3 +455,120 @@ def test_default_factory_builds_the_real_calibrator(tmp_path: Path,
     assert (cal.trials_needed, cal.start_from, cal.participant, cal.threads) == (9, SCRATCH,
                                                                                  "P07", 1)
     assert cal.status().phase == CalibrationPhase.COLLECTING
+    assert cal.class_names == list(engine.class_names)  # no label map: the running model's
+    engine.marker_labels = "T1=fists,T2=feet"  # the session's label map: its classes
+    assert default_calibrator_factory(engine, {}).class_names == ["fists", "feet"]
+
+
+def test_marker_stream_and_label_map_reach_the_calibrator(qtbot: Any,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chooser lists the network's marker streams (in a worker thread); a label map is
+    checked before anything starts; a choice other than the session's goes to the factory
+    (which has the engine follow it), the session's own needs nothing."""
+    from bci_app.lsl import streams as lsl_streams
+    from bci_app.lsl.streams import StreamDescription
+
+    found = [StreamDescription(name="psychopy", stype="Markers", source_id="pp", host="lab",
+                               n_channels=1, sfreq=0.0, dtype="string"),
+             StreamDescription(name="eeg", stype="EEG", source_id="e", host="lab",
+                               n_channels=8, sfreq=250.0, dtype="float32")]
+    monkeypatch.setattr(lsl_streams, "list_streams", lambda timeout=1.0: found)
+    s = Session(qtbot)
+    s.wait_running()
+    panel = s.panel
+    assert panel.markers_box.currentText().startswith("the session's")
+    assert "markers" not in panel.options()  # the session's stream, its (no) label map
+    panel.markers_refresh.click()
+    qtbot.waitUntil(lambda: panel.markers_box.count() == 2, timeout=3000)
+    assert panel.markers_box.itemText(1) == "psychopy"  # EEG streams are not offered
+    panel.labels_edit.setText("film_sad")  # no '='
+    panel.start_button.click()
+    assert "label map" in shown(panel.status_label) and panel.calibrator is None
+    panel.markers_box.setCurrentIndex(1)
+    panel.labels_edit.setText("/^film_sad/=negative,film_fun=positive")
+    calibrator = s.start_calibration()
+    assert calibrator.calls == ["start"]
+    assert s.options[-1]["markers"] == ("psychopy", "/^film_sad/=negative,film_fun=positive")
+    assert not panel.markers_box.isEnabled() and not panel.labels_edit.isEnabled()
+
+
+def test_window_redraws_for_a_model_with_other_classes(qtbot: Any) -> None:
+    """After a swap to a model with other classes, results have another width: the
+    trajectory takes the new class names instead of failing on every tick."""
+    s = Session(qtbot)
+    s.wait_running()
+    engine = s.engines[-1]
+    qtbot.waitUntil(lambda: s.window.results_received > 2, timeout=4000)
+    engine.class_names = ["calm", "tense"]  # what Engine.swap_model does; results follow
+    qtbot.waitUntil(lambda: s.window.trajectory.class_names == ["calm", "tense"], timeout=4000)
+    n = s.window.results_received
+    qtbot.waitUntil(lambda: s.window.results_received > n + 2, timeout=4000)
+    assert s.window._smooth_buf.width == 2
+    assert s.window._tick_error_shown == 0.0  # no display update failed
+
+
+def test_trial_starts_are_ticks_on_the_trajectory(qtbot: Any) -> None:
+    """Each trial start of the marker stream is a labelled tick at its place in time."""
+    from bci_app.lsl.markers import MarkerTracker
+
+    s = Session(qtbot)
+    s.wait_running()
+    engine = s.engines[-1]
+    qtbot.waitUntil(lambda: s.window.results_received > 2, timeout=4000)
+    window = s.window
+    newest = window._t_ref + float(window._t_buf.view()[-1, 0])
+    tracker = MarkerTracker()
+    tracker.add("trial 3 start negative", newest - 5.0)
+    tracker.add("trial 3 end negative", newest - 2.0)
+    tracker.add("trial 4 start positive", newest - 1.9)
+    tracker.add("trial 1 start neutral", newest - 10 * window._traj_s)  # long out of view
+    tracker.add("trial 1 end neutral", newest - 9 * window._traj_s)
+    engine.marker_tracker = tracker
+    traj = window.trajectory
+    qtbot.waitUntil(lambda: [text for _, text in traj.trial_marks] == ["3 negative",
+                                                                       "4 positive"],
+                    timeout=4000)
+    x = [v for v, _ in traj.trial_marks]
+    assert -7.0 < x[0] < -4.5 and x[0] < x[1] <= 0  # seconds before the newest window
+    shown_labels = [i.toPlainText() for i in traj._tick_labels if i.isVisible()]
+    assert shown_labels == ["3 negative", "4 positive"]
+
+
+class RecordableEngine(CalibratableEngine):
+    """Notes the live recording calls of the real engine's API; fails when told to."""
+
+    fail = ""
+
+    def start_recording(self, log_path: Path | None, record: Path | None) -> None:
+        """Note the call (or fail like a path LabRecorder cannot write)."""
+        if self.fail:
+            raise OSError(self.fail)
+        self.events.append(f"start_recording {Path(log_path).name} {Path(record).name}")
+
+    def stop_recording(self) -> None:
+        """Note the call."""
+        self.events.append("stop_recording")
+
+
+def test_record_button_records_the_running_session_without_a_restart(qtbot: Any,
+                                                                    tmp_path: Path) -> None:
+    """The session (and so a calibrated model in use) goes on: no second engine is built."""
+    s = Session(qtbot, engine=RecordableEngine)
+    s.wait_running()
+    bar = s.window.top_bar
+    bar.log_edit.setText(str(tmp_path / "p07.csv"))
+    bar.record_button.click()
+    qtbot.waitUntil(lambda: "start_recording p07.csv p07.xdf" in s.events, timeout=3000)
+    qtbot.waitUntil(lambda: "recording: log" in s.window.status_panel.message.toolTip(),
+                    timeout=3000)
+    bar.record_button.click()
+    qtbot.waitUntil(lambda: "stop_recording" in s.events, timeout=3000)
+    assert len(s.engines) == 1 and s.window.config.record is None
+    RecordableEngine.fail = "no space left on device"
+    try:
+        bar.record_button.click()
+        qtbot.waitUntil(lambda: not bar.record_button.isChecked(), timeout=3000)
+        assert "no space left" in s.window.status_panel.message.toolTip()
+    finally:
+        RecordableEngine.fail = ""
+    assert len(s.engines) == 1

@@ -11,6 +11,7 @@ import pytest
 
 from bci_app.lsl.markers import MarkerListener, MarkerTracker, find_marker_stream, parse_marker
 from bci_app.lsl.streams import StreamDescription
+from models.eeg.label_map import parse_label_map
 
 
 def test_parse_marker() -> None:
@@ -181,8 +182,6 @@ def test_listener_stops_while_resolving(unique_name: str) -> None:
 
 def test_a_label_map_turns_a_labs_own_markers_into_trials() -> None:
     """The trainer's rule: a matched marker starts a trial that lasts until the next marker."""
-    from models.eeg.label_map import parse_label_map
-
     tracker = MarkerTracker(label_map=parse_label_map("stim_neg=negative,/^stim_pos/=positive,"
                                                       "calm=neutral"))
     for t, text in [(10.0, "fixation"), (12.0, "stim_neg"), (20.0, "rating"),
@@ -195,12 +194,34 @@ def test_a_label_map_turns_a_labs_own_markers_into_trials() -> None:
     assert tracker.truth_at(55.0) is None  # an unmapped marker ends "calm"
     assert tracker.truth_at(65.0) is None  # the convention, but a class the map and model lack
     assert [(n, c, s, e) for n, c, s, e in tracker.finished_trials()] == [
-        (-1, 0, 12.0, 20.0), (-2, 2, 30.0, 40.0), (-3, 1, 40.0, 50.0)]
+        (-1, "negative", 12.0, 20.0), (-2, "positive", 30.0, 40.0), (-3, "neutral", 40.0, 50.0)]
     # the convention still works, its label word through the map
     conv = MarkerTracker(label_map=parse_label_map("sad=negative"))
     conv.add("trial 1 start sad", 1.0)
     conv.add("trial 1 end sad", 5.0)
-    assert conv.truth_at(3.0) == 0 and conv.finished_trials() == [(1, 0, 1.0, 5.0)]
+    assert conv.truth_at(3.0) == 0 and conv.finished_trials() == [(1, "negative", 1.0, 5.0)]
+
+
+def test_trials_of_another_class_set_become_truth_after_a_class_change() -> None:
+    """Calibration may train a model for the lab's own classes: their trials are kept with
+    their labels while the running model lacks them, and count once its classes change."""
+    tracker = MarkerTracker(label_map=parse_label_map("T1=fists,T2=feet,T0=rest"))
+    for t, text in [(0.0, "T1"), (4.0, "T0"), (8.0, "T2"), (12.0, "T0"), (16.0, "T1")]:
+        tracker.add(text, t)
+    assert tracker.truth_at(2.0) is None and not tracker.has_labels  # SEED's classes
+    assert tracker.finished_trials() == []
+    assert [c for _, c, _, _ in tracker.finished_trials(classes=["Fists", "feet"])] == [
+        "Fists", "feet"]  # the names as asked; rest not asked for
+    assert tracker.current(17.0) == (-5, "fists")  # the label as the map gives it
+    tracker.set_class_names(["fists", "feet", "rest"])
+    assert (tracker.truth_at(2.0), tracker.truth_at(5.0), tracker.truth_at(9.0)) == (0, 2, 1)
+    assert tracker.has_labels and len(tracker.finished_trials()) == 4
+    conv = MarkerTracker()  # the convention with a word that is not a class (yet)
+    conv.add("trial 1 start happy", 1.0)
+    conv.add("trial 1 end happy", 3.0)
+    assert conv.truth_at(2.0) is None and conv.current(2.0) == (1, "happy")
+    conv.set_class_names(["Happy", "sad"])
+    assert conv.truth_at(2.0) == 0 and conv.finished_trials() == [(1, "Happy", 1.0, 3.0)]
 
 
 def test_current_trial() -> None:
