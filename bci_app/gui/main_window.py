@@ -83,6 +83,13 @@ class _Bridge(QtCore.QObject):
     recording = QtCore.Signal(str, bool)  # message, whether it is an error
 
 
+LAG_REDRAW_S = 0.5
+"""While no window is predicted, the per-window panels are redrawn this often (s) so that
+their time axes go on running."""
+_LAGGING = (EngineState.LOST, EngineState.STALLED, EngineState.RECONNECTING,
+            EngineState.WARMING_UP, EngineState.BAD_SIGNAL)
+
+
 class MainWindow(QtWidgets.QMainWindow):
     """Main window of ``bci-app``. Emits ``closed`` once the window has been closed.
 
@@ -123,6 +130,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self._t_ref: float | None = None
         self._last_status: EngineStatus | None = None
         self._tick_error_shown = 0.0
+        self._next_lag_redraw = 0.0  # perf_counter() of the next redraw while lost
+        self._newest_result_at = 0.0  # perf_counter() when the newest result arrived
+        self._newest_sample = (float("nan"), 0.0)  # (LSL time, perf_counter() it came)
         self._trace_s = trace_seconds
         self._traj_s = trajectory_seconds
         self._bridge = _Bridge()
@@ -445,13 +455,33 @@ class MainWindow(QtWidgets.QMainWindow):
             calibrator = self._detach_calibrator(f"the session is {status.state}")
             self._spawn(lambda: _stop_calibrator(calibrator), "calibration-stop")
         self._drain(engine)
+        lag = self._lag(status)
+        if lag and not self._stale_panels and time.perf_counter() >= self._next_lag_redraw:
+            self._next_lag_redraw = time.perf_counter() + LAG_REDRAW_S  # keep scrolling
+            self._stale_panels = ["trajectory", "bands"]
+            if not self._panel_timer.isActive():
+                self._panel_timer.start()
         if status.state in (EngineState.RUNNING, EngineState.WARMING_UP, EngineState.LOST,
                             EngineState.RECONNECTING, EngineState.STALLED,
                             EngineState.BAD_SIGNAL):
             data, times = engine.recent_samples(self._trace_s)
             if len(times) > 1:
-                self.traces.update_data(np.asarray(data), np.asarray(times))
+                now = time.perf_counter()
+                if float(times[-1]) != self._newest_sample[0]:
+                    self._newest_sample = (float(times[-1]), now)
+                self.traces.update_data(np.asarray(data), np.asarray(times),
+                                        lag=self._lag(status, self._newest_sample[1]))
                 self.trace_updates += 1
+
+    def _lag(self, status: EngineStatus | None, since: float | None = None) -> float:
+        """Seconds since the newest result (or since the ``perf_counter()`` time ``since``)
+        arrived while no window is predicted (stream lost, stalled, reconnecting, warming up
+        again, bad signal: the plots go on scrolling), else 0. Measured on this machine's
+        clock, so it needs no stream clock."""
+        if status is None or status.state not in _LAGGING:
+            return 0.0
+        since = self._newest_result_at if since is None else since
+        return max(0.0, time.perf_counter() - since) if since else 0.0
 
     def _panel_tick(self) -> None:
         """Redraw the next stale per-window panel (trajectory, band power, head map)."""
@@ -492,6 +522,7 @@ class MainWindow(QtWidgets.QMainWindow):
                                               else np.asarray(power, dtype=float))
             self._faa_buf.append(r.faa)
         if results:
+            self._newest_result_at = time.perf_counter()
             self.results_received += len(results)
             self._last_topo = np.asarray(results[-1].topo)
             # one panel per timer shot: redrawing (and so repainting) all three at once held
@@ -505,23 +536,24 @@ class MainWindow(QtWidgets.QMainWindow):
         """Redraw one of the per-window panels from the buffers (the rows in view only: the
         cost of a redraw must not grow with the length of the session)."""
         t = self._t_buf.view()[:, 0]
-        first = int(np.searchsorted(t, t[-1] - self._traj_s - 1.0)) if t.size else 0
+        lag = self._lag(status)
+        first = int(np.searchsorted(t, t[-1] + lag - self._traj_s - 1.0)) if t.size else 0
         t = t[first:]
         if panel == "trajectory":
             self.trajectory.update_data(t, self._smooth_buf.view()[first:],
                                         self._pred_buf.view()[first:, 0],
-                                        self._truth_buf.view()[first:, 0])
-            self._mark_trials()
+                                        self._truth_buf.view()[first:, 0], lag=lag)
+            self._mark_trials(lag)
             stats = status.stats if status is not None else None
             self.trajectory.set_accuracy(stats.online_accuracy if stats else None,
-                                         stats.windows_predicted if stats else len(t))
+                                         stats.n_with_truth if stats else 0)
         elif panel == "bands":
             self.bands.update_data(t, {r: b.view()[first:] for r, b in self._band_buf.items()},
-                                   self._faa_buf.view()[first:, 0])
+                                   self._faa_buf.view()[first:, 0], lag=lag)
         elif self._last_topo is not None:
             self.head_map.update_topo(self._last_topo)
 
-    def _mark_trials(self) -> None:
+    def _mark_trials(self, lag: float = 0.0) -> None:
         """Ticks at the trial starts in view, from the engine's marker tracker (if any)."""
         tracker = getattr(self._engine, "marker_tracker", None)
         t = self._t_buf.view()
@@ -530,7 +562,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         newest = self._t_ref + float(t[-1, 0])  # LSL time of the newest window
         spans = tracker.spans(since=newest - self._traj_s)
-        starts = [(s - newest, f"{n} {label}" if n > 0 and label else (label or f"{n}"))
+        starts = [(s - newest - lag, f"{n} {label}" if n > 0 and label else (label or f"{n}"))
                   for n, label, s, _ in spans]
         self.trajectory.set_trial_marks([x for x, _ in starts], [text for _, text in starts])
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from models.eeg.bands import BAND_NAMES
 from models.eeg.labels import normalize_label, rows_of
@@ -343,7 +343,9 @@ class TrajectoryPanel(pg.GraphicsLayoutWidget):
                 c.setPos(0, row)
                 self.ribbons.addItem(c)
                 curves.append(c)
-        self.title.setText(_title("Emotion trajectory &nbsp;") + self._key)
+        self.title.setText(_title("Emotion trajectory &nbsp;") + self._key + "<br>"
+                           + f"<span style='color:{TEXT_COLOR}; font-size:10pt'>online "
+                           "accuracy n/a (no window with truth yet)</span>")
 
     def set_trial_marks(self, x: Sequence[float], labels: Sequence[str]) -> None:
         """Mark trial starts: ``x`` in seconds before the newest window (<= 0), ``labels``
@@ -360,22 +362,31 @@ class TrajectoryPanel(pg.GraphicsLayoutWidget):
         labelled = marks[-MAX_TICK_LABELS:]
         for i, item in enumerate(self._tick_labels):
             if i < len(labelled):
+                x = labelled[i][0]
                 item.setText(labelled[i][1])
-                item.setPos(labelled[i][0], 1.0)
+                item.setAnchor((1, 0) if x > -0.1 * self.span else (0, 0))  # stays in view
+                item.setPos(x, 1.0)
             item.setVisible(i < len(labelled))
 
-    def set_accuracy(self, accuracy: float | None, n_predicted: int) -> None:
-        """Show the running online accuracy (fraction 0..1, None when no true class yet)."""
-        acc = "n/a" if accuracy is None or not np.isfinite(accuracy) else f"{100 * accuracy:.1f} %"
-        self.title.setText(_title("Emotion trajectory &nbsp;") + self._key
-                            + _title(f"&nbsp; · &nbsp;online accuracy {acc} &nbsp;·&nbsp; "
-                                     f"{n_predicted} windows"))
+    def set_accuracy(self, accuracy: float | None, n_with_truth: int) -> None:
+        """Show the running online accuracy (fraction 0..1, None when no true class yet) and
+        how many windows it counts."""
+        if accuracy is None or not np.isfinite(accuracy) or n_with_truth == 0:
+            text = "online accuracy n/a (no window with truth yet)"
+        else:
+            windows = "window" if n_with_truth == 1 else "windows"
+            text = f"online accuracy {100 * accuracy:.0f} % ({n_with_truth} {windows} with truth)"
+        # on a line of its own: a longer title would widen the layout beyond the panel and
+        # push the plots' right edge (now) out of view
+        self.title.setText(_title("Emotion trajectory &nbsp;") + self._key + "<br>"
+                           + f"<span style='color:{TEXT_COLOR}; font-size:10pt'>{text}</span>")
 
     def update_data(self, t: np.ndarray, smoothed: np.ndarray, predicted: np.ndarray,
-                    truth: np.ndarray) -> None:
+                    truth: np.ndarray, lag: float = 0.0) -> None:
         """Redraw from result times (n,) s, smoothed probabilities (n, K), predicted (n,) and
         true class (n,) with -1 where unknown (K: the classes shown; other widths are
-        ignored)."""
+        ignored); ``lag``: seconds from the newest window to now (> 0 while the stream is
+        lost, so the view goes on scrolling)."""
         if t.size == 0 or smoothed.ndim != 2 or smoothed.shape[1] != len(self.curves):
             for c in self.curves:
                 c.setData([], [])
@@ -384,7 +395,7 @@ class TrajectoryPanel(pg.GraphicsLayoutWidget):
                     c.setData([], [])
             return
         connect = gap_connect(t)
-        t = t - t[-1]  # seconds before the newest window
+        t = t - t[-1] - lag  # seconds before now
         for k, c in enumerate(self.curves):
             set_curve(c, t, smoothed[:, k], connect=connect)
         hop = float(np.median(np.diff(t[-50:]))) if t.size > 1 else 0.25
@@ -398,6 +409,40 @@ class TrajectoryPanel(pg.GraphicsLayoutWidget):
                 x = class_runs(t, t_next, joined, cls == k)
                 c.setData(x, np.zeros_like(x), skipFiniteCheck=True)
         self._no_truth.setVisible(not np.any(truth >= 0))
+
+
+BAND_SMOOTHING: tuple[tuple[str, float], ...] = (("raw", 0.0), ("smooth 2 s", 2.0),
+                                                 ("smooth 10 s", 10.0))
+"""The band power panel's display smoothing choices: (label, time constant in s)."""
+
+
+def smooth_exponential(t: np.ndarray, values: np.ndarray, tau: float) -> np.ndarray:
+    """Exponential moving average of ``values`` (n,) or (n, m) over times ``t`` (n,) s with
+    time constant ``tau`` s: each row weighs the new value by ``1 - exp(-hop / tau)`` with the
+    median hop (the windows' schedule). A row with NaN, or a gap longer than ``5 tau``, ends
+    a run; each run starts afresh from its first value; NaN rows stay NaN. Vectorised (one
+    ``lfilter`` per run): a redraw of 180 s at 4 Hz takes well under a millisecond."""
+    from scipy.signal import lfilter
+
+    v = np.asarray(values, dtype=float)
+    out = np.array(v, copy=True)
+    n = v.shape[0]
+    if n < 2 or tau <= 0:
+        return out
+    hop = float(np.median(np.diff(t)))
+    alpha = 1.0 - np.exp(-max(hop, 1e-9) / tau)
+    finite = np.isfinite(v).all(axis=1) if v.ndim == 2 else np.isfinite(v)
+    breaks = np.ones(n, dtype=bool)  # a run starts here
+    breaks[1:] = (np.diff(t) > 5 * tau) | ~finite[:-1]
+    starts = np.flatnonzero(breaks & finite)
+    for start in starts:
+        stop = start + 1
+        while stop < n and finite[stop] and not breaks[stop]:
+            stop += 1
+        seg = v[start:stop]
+        zi = (1.0 - alpha) * seg[:1]
+        out[start:stop], _ = lfilter([alpha], [1.0, alpha - 1.0], seg, axis=0, zi=zi)
+    return out
 
 
 class BandPowerPanel(pg.GraphicsLayoutWidget):
@@ -418,7 +463,19 @@ class BandPowerPanel(pg.GraphicsLayoutWidget):
         super().__init__(parent=parent)
         self.span = span
         key = _key(BAND_NAMES, BAND_COLORS)
-        self.addLabel(_title("Frontal and temporal activity &nbsp;") + key, row=0, col=0)
+        self.addLabel(_title("Frontal and temporal activity") + "<br>" + key, row=0, col=0,
+                      justify="left")
+        # display smoothing of the band power (the five bands tangle without it): a combo box
+        # over the top right corner, beside the title
+        self.smooth_box = QtWidgets.QComboBox(self)
+        for label, seconds in BAND_SMOOTHING:
+            self.smooth_box.addItem(label, seconds)
+        self.smooth_box.setCurrentIndex(1)
+        self.smooth_box.setToolTip("smooth the band power and asymmetry curves for display "
+                                   "(exponential, this time constant); the log keeps the "
+                                   "raw values")
+        self.smooth_box.currentIndexChanged.connect(self._on_smoothing)
+        self._last: tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, float] | None = None
         self.plots: dict[str, pg.PlotItem] = {}
         self.curves: dict[str, list[pg.PlotDataItem]] = {}
         for i, region in enumerate(self.REGIONS):
@@ -490,12 +547,37 @@ class BandPowerPanel(pg.GraphicsLayoutWidget):
                 plot.setYRange(0, 1, padding=0)
             (self._faa_range if row == "faa" else self._y_ranges[row]).range = None
 
-    def update_data(self, t: np.ndarray, power: dict[str, np.ndarray], faa: np.ndarray) -> None:
-        """Redraw from result times (n,) s, region -> (n, 5) log power and FAA (n,)."""
+    @property
+    def smoothing_s(self) -> float:
+        """The display smoothing's time constant in seconds (0: raw)."""
+        return float(self.smooth_box.currentData())
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        """Keep the smoothing box in the top right corner."""
+        super().resizeEvent(event)
+        box = getattr(self, "smooth_box", None)  # resized once while being built
+        if box is None:
+            return
+        box.adjustSize()
+        box.move(max(0, self.width() - box.width() - 6), 4)
+
+    def _on_smoothing(self) -> None:
+        if self._last is not None:
+            self.update_data(*self._last)
+
+    def update_data(self, t: np.ndarray, power: dict[str, np.ndarray], faa: np.ndarray,
+                    lag: float = 0.0) -> None:
+        """Redraw from result times (n,) s, region -> (n, 5) log power and FAA (n,);
+        ``lag`` as for :meth:`TrajectoryPanel.update_data`. Shown smoothed by
+        :attr:`smoothing_s` (:func:`smooth_exponential`)."""
         if not t.size:
             return
+        self._last = (t, power, faa, lag)
+        if self.smoothing_s > 0:
+            power = {r: smooth_exponential(t, v, self.smoothing_s) for r, v in power.items()}
+            faa = smooth_exponential(t, faa, self.smoothing_s)
         connect = gap_connect(t)
-        t = t - t[-1]  # seconds before the newest window
+        t = t - t[-1] - lag  # seconds before now
         for region, curves in self.curves.items():
             values = power[region]
             for b, c in enumerate(curves):
@@ -540,6 +622,14 @@ def head_layout(names: Sequence[str]) -> np.ndarray:
     return np.column_stack((rho * np.cos(phi), rho * np.sin(phi)))
 
 
+def inside_head(outline: np.ndarray, radius: float = 0.985) -> np.ndarray:
+    """``outline`` (m, 2) with every point beyond ``radius`` of the head's centre pulled in
+    onto that circle (the head is the unit circle)."""
+    r = np.hypot(outline[:, 0], outline[:, 1])
+    scale = np.where(r > radius, radius / np.maximum(r, 1e-12), 1.0)
+    return outline * scale[:, None]
+
+
 class HeadMapPanel(QtWidgets.QWidget):
     """Head map of the current window's band power (interpolated image + electrodes).
 
@@ -580,7 +670,7 @@ class HeadMapPanel(QtWidgets.QWidget):
         self._levels = StickyRange(margin=0.1, shrink=0.5, min_extent=1e-6)
         self._draw_head()
         self.set_channels(channel_names)
-        self.box.setRange(xRange=(-1.4, 1.4), yRange=(-1.2, 1.3), padding=0)
+        self.box.setRange(xRange=(-1.6, 1.6), yRange=(-1.2, 1.3), padding=0)
         self.band_box.currentIndexChanged.connect(self._on_band)
         self._topo: np.ndarray | None = None
 
@@ -626,18 +716,18 @@ class HeadMapPanel(QtWidgets.QWidget):
         colors = {"frontal": FRONTAL_COLOR, "temporal": TEMPORAL_COLOR}
         for region, g_pts in region_outline_groups(self.names, xy, min_points=1):
             color = colors[region]
-            hull = padded_hull(g_pts, 0.09)
+            hull = inside_head(padded_hull(g_pts, 0.09))
             curve = pg.PlotCurveItem(hull[:, 0], hull[:, 1],
                                      pen=pg.mkPen(color, width=2.2, style=QtCore.Qt.DashLine))
             items.append(curve)
+            # labels outside the head (no box cutting into the map)
+            cx = float(g_pts[:, 0].mean())
             if region == "frontal":
-                text = pg.TextItem(region, color=color, anchor=(0.5, 1.0),
-                                   fill=(21, 24, 29, 190))
-                text.setPos(float(g_pts[:, 0].mean()), float(hull[:, 1].max()) + 0.01)
-            else:  # label below each temporal outline
-                text = pg.TextItem(region, color=color, anchor=(0.5, 0.0),
-                                   fill=(21, 24, 29, 190))
-                text.setPos(float(g_pts[:, 0].mean()), float(hull[:, 1].min()) - 0.01)
+                text = pg.TextItem(region, color=color, anchor=(0.5, 1.0))
+                text.setPos(cx, 1.14)  # above the nose
+            else:  # beside the ear of its side, below it
+                text = pg.TextItem(region, color=color, anchor=(1.0 if cx < 0 else 0.0, 0.5))
+                text.setPos(-1.08 if cx < 0 else 1.08, -0.42)
             items.append(text)
         dots = pg.ScatterPlotItem(xy[self._valid, 0], xy[self._valid, 1], size=6,
                                   brush=pg.mkBrush(240, 240, 240, 220),
@@ -679,6 +769,22 @@ class HeadMapPanel(QtWidgets.QWidget):
             self.colorbar.setLevels(new)
 
 
+TRACE_CLIP = 0.5
+"""Traces are clipped at this fraction of the channel spacing (above and below their line),
+so that neighbouring channels never overlap."""
+
+
+def nice_below(value: float) -> float:
+    """The largest 1, 2 or 5 times a power of ten that is at most ``value`` (> 0)."""
+    if not value > 0 or not np.isfinite(value):
+        return 0.0
+    exp = 10.0 ** np.floor(np.log10(value))
+    for m in (5.0, 2.0, 1.0):
+        if m * exp <= value * (1 + 1e-9):
+            return float(m * exp)
+    return float(exp)
+
+
 class TracesPanel(QtWidgets.QWidget):
     """Scrolling filtered EEG traces of the frontal and temporal channels (or all: on request,
     and when the model lacks the frontal or the temporal channels).
@@ -710,9 +816,16 @@ class TracesPanel(QtWidgets.QWidget):
         self.plot_widget = pg.PlotWidget()
         layout.addWidget(self.plot_widget, 1)
         self.plot = self.plot_widget.getPlotItem()
-        _style_plot(self.plot, bottom="time (s)")
+        _style_plot(self.plot, bottom="time before now (s)")
         self.plot.showGrid(x=True, y=False, alpha=0.15)
         self.plot.setXRange(-seconds, 0, padding=0.01)
+        # amplitude scale bar at the bottom left: a round number of µV, a label beside it
+        self.scale_bar = pg.PlotCurveItem(pen=pg.mkPen("#e6e6e6", width=3))
+        self.scale_text = pg.TextItem("", color="#e6e6e6", anchor=(0, 0.5))
+        for item in (self.scale_bar, self.scale_text):
+            item.setZValue(20)
+            self.plot.addItem(item)
+        self.scale_uv = 0.0
         self.curves = {
             g: self.plot.plot(pen=pg.mkPen(c, width=1))
             for g, c in (("other", OTHER_COLOR), ("frontal", FRONTAL_COLOR),
@@ -746,10 +859,11 @@ class TracesPanel(QtWidgets.QWidget):
         self.plot.setYRange(-n + 0.3, 0.7, padding=0)
 
     def update_data(self, data: np.ndarray, times: np.ndarray,
-                    target_points: int | None = None) -> None:
+                    target_points: int | None = None, lag: float = 0.0) -> None:
         """Redraw from data (n_channels, n) uV and their LSL times (n,).
 
-        ``target_points`` (default: the plot's width in pixels) caps the points per channel.
+        ``target_points`` (default: the plot's width in pixels) caps the points per channel;
+        ``lag``: seconds from the newest sample to now (> 0 while the stream is lost).
         """
         if target_points is None:
             target_points = max(200, int(self.plot.vb.width()))
@@ -760,7 +874,7 @@ class TracesPanel(QtWidgets.QWidget):
         sel = data[self.rows]
         sel = sel - sel.mean(axis=1, keepdims=True)
         dec, f = peak_decimate(sel, target_points)
-        t = times - times[-1]
+        t = times - times[-1] - lag
         if f > 1:
             m = dec.shape[1] // 2
             tb = t[t.size - m * f :].reshape(m, f)
@@ -769,7 +883,9 @@ class TracesPanel(QtWidgets.QWidget):
             tx = t
         target = max(3.3 * float(np.median(dec.std(axis=1))), 1e-3)  # ~ 5-95 % range
         self._scale = target if self._scale == 0 else 0.9 * self._scale + 0.1 * target
-        y = -dec / (1.2 * self._scale) - np.arange(len(self.rows))[:, None]
+        # clipped at half the spacing: a blink on FP1 never draws over FPZ and FP2
+        scaled = np.clip(-dec / (1.2 * self._scale), -TRACE_CLIP, TRACE_CLIP)
+        y = scaled - np.arange(len(self.rows))[:, None]
         groups = self._group[self.rows]
         width = tx.size + 1  # one NaN column breaks the line between channels
         for g, curve in self.curves.items():
@@ -784,4 +900,19 @@ class TracesPanel(QtWidgets.QWidget):
             xx[:, :-1] = tx
             xx[:, -1] = np.nan
             curve.setData(xx.ravel(), yy.ravel(), connect="finite")
-        self.scale_label.setText(f"channel spacing ≈ {1.2 * self._scale:.0f} µV")
+        spacing = 1.2 * self._scale
+        self.scale_label.setText(f"channel spacing ≈ {spacing:.0f} µV · clipped at "
+                                 f"±{TRACE_CLIP * spacing:.0f} µV")
+        self._draw_scale_bar(spacing)
+
+    def _draw_scale_bar(self, spacing: float) -> None:
+        """A vertical bar of a round number of µV (at most the spacing) at the bottom left."""
+        bar = nice_below(spacing)
+        if bar == self.scale_uv:
+            return
+        self.scale_uv = bar
+        x = -0.985 * self.seconds
+        y0 = -len(self.rows) + 0.35
+        self.scale_bar.setData([x, x], [y0, y0 + bar / spacing])
+        self.scale_text.setText(f"{bar:g} µV")
+        self.scale_text.setPos(x + 0.01 * self.seconds, y0 + 0.5 * bar / spacing)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from bci_app.engine.config import FILTER_OPTIONS, FROM_MODEL
 from bci_app.engine.state import EngineState, EngineStatus
@@ -134,10 +134,7 @@ class TopBar(QtWidgets.QWidget):
         self.record_button.setChecked(log is not None)
         self.record_button.setStyleSheet(
             "QPushButton:checked { background:#a93226; color:white; font-weight:600 }")
-        self.record_button.setToolTip("record the session: the CSV log at this path and, "
-                                      "with LabRecorder, an XDF file beside it (raw EEG, "
-                                      "markers, predictions, events); applies from the next "
-                                      "start, a running session restarts")
+        self._show_recording(log is not None)
         row.addWidget(self.record_button)
         self.log_edit = QtWidgets.QLineEdit(str(log or default_log_path()))
         self.log_edit.setMinimumWidth(120)
@@ -218,7 +215,18 @@ class TopBar(QtWidgets.QWidget):
         return Path(self.log_edit.text().strip() or default_log_path())
 
     def _on_record(self, on: bool) -> None:
+        self._show_recording(on)
         self.record_changed.emit(on, self.log_path())
+
+    def _show_recording(self, on: bool) -> None:
+        """The button says whether the session records, and what pressing it does."""
+        self.record_button.setText("● Recording" if on else "● Record")
+        self.record_button.setToolTip(
+            "recording: the CSV log at this path and, with LabRecorder, the XDF file beside "
+            "it; press to stop" if on else
+            "record the session from now on: the CSV log at this path and, with LabRecorder, "
+            "an XDF file beside it (raw EEG, markers, predictions, events); the running "
+            "session goes on")
 
     def _on_log_edited(self) -> None:
         if self.record_button.isChecked():
@@ -364,6 +372,40 @@ def _fmt(value: Any, spec: str, unit: str = "") -> str:
     return f"{value:{spec}}{unit}"
 
 
+class ElidedLabel(QtWidgets.QLabel):
+    """A one-line label that ends in "…" when its text does not fit (never cut mid-letter,
+    never wider than the room it gets); :meth:`text` and the tooltip keep the whole text."""
+
+    def __init__(self, text: str = "", parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setText(text)
+
+    def setText(self, text: str) -> None:
+        """Show ``text`` (elided to the width)."""
+        self._full = text
+        self._elide()
+
+    def text(self) -> str:
+        """The whole text, as given."""
+        return self._full
+
+    def shown_text(self) -> str:
+        """What is drawn now (possibly ending in "…")."""
+        return super().text()
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        """Elide again for the new width."""
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(self.contentsRect().width(), 0)
+        shown = self.fontMetrics().elidedText(self._full, QtCore.Qt.ElideRight, width) \
+            if width else self._full
+        super().setText(shown)
+
+
 class StatusPanel(QtWidgets.QStatusBar):
     """Stream, channels, state, latency, inference time, device, losses, messages, the model
     predicting and, while the session records, a red REC badge with what is recorded."""
@@ -380,11 +422,11 @@ class StatusPanel(QtWidgets.QStatusBar):
         self.inference = QtWidgets.QLabel("inference –")
         self.device = QtWidgets.QLabel("device –")
         self.losses = QtWidgets.QLabel("lost 0 samples · skipped 0 windows")
-        self.message = QtWidgets.QLabel("")
+        self.message = ElidedLabel("")
         self.message.setObjectName("statusMessage")
         self.message.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
         # a long message must not widen the window: that resizes (and repaints) every plot,
-        # 100-200 ms of GUI thread; it is cut at the window's edge, the tooltip has it all
+        # 100-200 ms of GUI thread; it ends in "…" at the window's edge, the tooltip has it
         self.message.setSizePolicy(QtWidgets.QSizePolicy.Ignored,
                                    QtWidgets.QSizePolicy.Preferred)
         self.addWidget(self.state)

@@ -145,6 +145,28 @@ def test_lost_stream_then_recovery(qtbot: Any) -> None:
     assert "lost 0 samples" not in window.status_panel.losses.text()
 
 
+def test_plots_go_on_scrolling_while_the_stream_is_lost(qtbot: Any) -> None:
+    """While lost, time runs on: the newest window moves left of "now" on the trajectory,
+    the band power and the traces, instead of the plots freezing."""
+    factory = Factory()
+    window = make_window(qtbot, factory, lost_after=0.3)
+    wait_state(qtbot, window, "running")
+    qtbot.waitUntil(lambda: window.results_received > 4, timeout=4000)
+
+    def newest_x(curve: Any) -> float:
+        x, _ = curve.getData()
+        return float(np.nanmax(x)) if x is not None and len(x) else float("nan")
+
+    factory.engines[0].simulate_loss(4.0)
+    wait_state(qtbot, window, "lost", timeout=3000)
+    qtbot.wait(1500)
+    assert newest_x(window.trajectory.curves[0]) < -1.0
+    assert newest_x(window.bands.curves["frontal"][0]) < -1.0
+    assert newest_x(window.traces.curves["frontal"]) < -1.0
+    wait_state(qtbot, window, "running", timeout=6000)
+    qtbot.waitUntil(lambda: newest_x(window.trajectory.curves[0]) > -0.5, timeout=3000)
+
+
 def test_stalled_stream_and_bad_channels_are_shown(qtbot: Any) -> None:
     assert set(EngineState) <= set(STATE_COLORS)  # every state has its badge colour
     factory = Factory()
@@ -323,6 +345,79 @@ def test_long_messages_never_resize_the_window(qtbot: Any) -> None:
     shown = window.status_panel.message.text()
     assert "\n" not in shown and shown.startswith("⚠ no stream of type 'EEG' found. · ")
     assert window.status_panel.message.toolTip() == text  # the whole text stays readable
+    drawn = window.status_panel.message.shown_text()
+    assert drawn.endswith("…") and len(drawn) < len(shown)  # says it goes on, not cut
+
+
+def test_window_details_scale_bar_clipping_labels_and_record_button(qtbot: Any) -> None:
+    """Issue 14 point 8: the traces' time axis, a round amplitude scale bar, traces that
+    never overlap, head-map outlines inside the head, a Record button that says it records,
+    the accuracy with its count."""
+    from bci_app.gui.plots import TRACE_CLIP, nice_below
+
+    assert [nice_below(v) for v in (77.0, 20.0, 19.9, 0.34, 5.0)] == [50.0, 20.0, 10.0, 0.2,
+                                                                      5.0]
+    window = make_window(qtbot, Factory(), autostart=False)
+    traces = window.traces
+    assert traces.plot.getAxis("bottom").labelText == "time before now (s)"
+    n = len(traces.names)
+    rng = np.random.default_rng(0)
+    data = rng.normal(0, 10, (n, 2000))
+    data[0, 900:1000] += 400.0  # a blink on FP1
+    traces.update_data(data, np.arange(2000) / 200.0, target_points=400)
+    spacing = 1.2 * traces._scale
+    assert traces.scale_uv == nice_below(spacing) and 0 < traces.scale_uv <= spacing
+    assert traces.scale_text.toPlainText() == f"{traces.scale_uv:g} µV"
+    for curve in traces.curves.values():
+        _, y = curve.getData()
+        if y is None or not len(y):
+            continue
+        y = y[np.isfinite(y)]
+        rows = np.round(-y)  # each point's channel line
+        assert np.all(np.abs(y + rows) <= TRACE_CLIP + 1e-9)  # never beyond half the spacing
+    outlines = [item.getData() for item in window.head_map._channel_items
+                if hasattr(item, "getData") and not hasattr(item, "points")]
+    assert len(outlines) == 3  # frontal, left and right temporal
+    assert all(np.all(np.hypot(x, y) <= 0.99) for x, y in outlines)  # inside the head
+    bar = window.top_bar
+    assert bar.record_button.text() == "● Record"
+    bar.record_button.setChecked(True)
+    assert bar.record_button.text() == "● Recording" and "press to stop" in \
+        bar.record_button.toolTip()
+    traj = window.trajectory
+    traj.set_accuracy(0.871, 412)
+    assert "online accuracy 87 % (412 windows with truth)" in traj.title.text
+    traj.set_accuracy(None, 0)
+    assert "no window with truth yet" in traj.title.text
+
+
+def test_band_power_display_smoothing(qtbot: Any) -> None:
+    """An exponential average with the chosen time constant (default 2 s), restarted after a
+    gap and around NaN rows; "raw" draws the values as they are."""
+    from bci_app.gui.plots import smooth_exponential
+
+    t = np.arange(0, 20, 0.25)
+    step = np.where(t >= 5, 1.0, 0.0)
+    y = smooth_exponential(t, step, 2.0)
+    k = int(np.searchsorted(t, 7.0))  # one time constant after the step
+    # 9 rows of the new value (the step's own row counts one hop) by then
+    assert y[k] == pytest.approx(1 - np.exp(-(2.0 + 0.25) / 2.0)) and y[-1] > 0.99 and y[0] == 0
+    gap = np.concatenate([t[:40], t[40:] + 30.0])  # a 30-s gap (the stream was lost)
+    assert smooth_exponential(gap, step, 2.0)[40] == step[40]  # starts afresh
+    v = np.column_stack([step, step])
+    v[10] = np.nan
+    out = smooth_exponential(t, v, 2.0)
+    assert np.isnan(out[10]).all() and np.isfinite(out[11]).all()
+    window = make_window(qtbot, Factory(), autostart=False)
+    bands = window.bands
+    assert bands.smoothing_s == 2.0
+    power = {r: np.column_stack([step] * 5) for r in bands.REGIONS}
+    bands.update_data(t, power, step)
+    _, drawn = bands.curves["frontal"][0].getData()
+    assert drawn[k] == pytest.approx(y[k])
+    bands.smooth_box.setCurrentIndex(0)  # raw: redrawn at once
+    _, drawn = bands.curves["frontal"][0].getData()
+    assert drawn[k] == 1.0
 
 
 def test_unchanged_channels_do_not_rebuild_the_head_map(qtbot: Any) -> None:
