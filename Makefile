@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export LSLAPICFG := $(CURDIR)/tests/lsl_api.cfg
 
-.PHONY: venv demo test test-all lint bench bench-live bench-gui demo-model clean
+.PHONY: venv demo test test-all test-xcb system-packages lint bench bench-live bench-gui bench-startup demo-model clean
 
 venv: $(STAMP)
 
@@ -26,6 +26,21 @@ test: $(STAMP)
 test-all: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m "slow or not slow"
 
+# The window's tests again on a real X server (Xvfb) with Qt's X11 (xcb) platform, as a lab's
+# Linux desktop runs it; needs xvfb-run and the libraries of XCB_PACKAGES (`make system-packages`).
+XCB_PACKAGES := libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 \
+	libxcb-randr0 libxcb-shape0 libxcb-xkb1 libxcb-xinerama0 libxkbcommon-x11-0 libegl1 libgl1 \
+	libfontconfig1 libdbus-1-3
+test-xcb: $(STAMP)
+	@command -v xvfb-run >/dev/null || { echo "make test-xcb: xvfb-run not found (Debian/Ubuntu: make system-packages)"; exit 1; }
+	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1920x1200x24" $(BIN)/python -m pytest \
+		-m "gui and (slow or not slow)" tests/bci_app/gui tests/bci_app/test_cli_exit.py tests/bci_app/test_demo.py
+
+# Debian/Ubuntu system packages of the window (Qt's X11 libraries) and of test-xcb (Xvfb); as root.
+system-packages:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends xvfb xauth $(XCB_PACKAGES)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
@@ -34,6 +49,9 @@ bench: $(STAMP)
 
 bench-live: $(STAMP)
 	$(BIN)/python benchmarks/live_latency.py
+
+bench-startup: $(STAMP)
+	$(BIN)/python benchmarks/startup.py
 
 bench-gui: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/gui_fps.py

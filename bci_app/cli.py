@@ -3,13 +3,14 @@
 Every way of stopping a session (Ctrl-C, SIGTERM from ``kill``/``timeout``/systemd/``docker
 stop``, SIGHUP from a closed terminal, the window closed, ``--duration``) runs the same orderly
 shutdown: the engine stops, the log is closed, the summary written and the prediction outlet
-withdrawn. Exit codes follow :mod:`models.exit_codes`.
+withdrawn. Exit codes follow :mod:`models.exit_codes`. liblsl's own log goes through the
+``liblsl`` logger (:mod:`bci_app.lsl.liblsl_log`): its warnings and errors, not its chatter, and
+no error for the connections an orderly stop closes.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import os
 import sys
@@ -18,7 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bci_app.engine.config import EngineConfig
-from bci_app.engine.state import EngineState
+from bci_app.engine.state import EngineState, done_line
+from bci_app.lsl.liblsl_log import mark_stopping, route_liblsl_log
 from models.cli_help import DefaultsFormatter
 from models.device import DEVICES
 from models.exit_codes import (
@@ -27,6 +29,7 @@ from models.exit_codes import (
     interrupted_code,
     on_stop_signals,
     raise_interrupted,
+    say,
     signal_name,
 )
 from models.preprocessing import FilterSpec
@@ -110,8 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     mdl.add_argument("--device", choices=DEVICES, default=d.device,
                      help="inference device (auto takes CUDA when present)")
     out = p.add_argument_group("outputs")
-    out.add_argument("--log", type=Path, help="session log CSV, written as it goes")
-    out.add_argument("--summary", type=Path, help="summary JSON written on exit")
+    out.add_argument("--log", type=Path, help="session log CSV, written as it goes (default: "
+                     "beside --record, s.xdf: s.csv; none without it)")
+    out.add_argument("--summary", type=Path,
+                     help="summary JSON written on exit (default: beside the log, "
+                          "s.csv: s.json; none without a log)")
     out.add_argument("--outlet-name", default=d.outlet_name,
                      help="name of the predictions LSL stream ('off' for none)")
     out.add_argument("--no-markers", action="store_true",
@@ -124,13 +130,15 @@ def build_parser() -> argparse.ArgumentParser:
     cal = p.add_argument_group(
         "calibration", "train a model for the participant during the session, from the "
         "marker stream's 'trial N start <label>' trials (the model's class names), in a "
-        "separate process, while acquisition and recording go on")
+        "separate process, while acquisition and recording go on (in the window, the "
+        "Calibrate panel starts with these settings)")
     cal.add_argument("--calibrate-trials", type=int, metavar="N",
                      help="train once N labelled trials have finished (default: no "
                           "calibration)")
     cal.add_argument("--then-run", action="store_true",
                      help="predict with the calibrated model as soon as it is trained "
-                          "(without it the session ends after training)")
+                          "(without it, headless: the session ends after training; in the "
+                          "window: press Use this model)")
     cal.add_argument("--calibrate-from", metavar="MODEL|scratch",
                      help="model file to fine-tune, or 'scratch' (default: the --model)")
     cal.add_argument("--participant", metavar="ID",
@@ -208,12 +216,6 @@ _EXPLAINED = (EngineState.CONNECTING, EngineState.BAD_SIGNAL, EngineState.STALLE
 """States whose status line carries the engine's message."""
 
 
-def _say(text: str, err: bool = False) -> None:
-    """Print a line; a closed terminal (SIGHUP) or pipe must not break the shutdown."""
-    with contextlib.suppress(OSError, ValueError):
-        print(text, file=sys.stderr if err else sys.stdout, flush=True)
-
-
 def failure_code(exc: BaseException | None) -> int:
     """Exit code for the exception that ended a session (:mod:`models.exit_codes`)."""
     from bci_app.lsl.reader import StreamNotFoundError
@@ -252,13 +254,9 @@ def calibration_plan(args: argparse.Namespace, config: EngineConfig) -> dict | N
         return None
     if args.calibrate_trials < 2:
         raise ValueError(f"--calibrate-trials must be at least 2, not {args.calibrate_trials}")
-    if config.record is not None:
-        base = config.record.with_suffix("")
-        folder = args.calibrate_dir or base.with_name(f"{base.name}-calibration")
-        model_path = base.with_name(f"{base.name}-calibrated.safetensors")
-    else:
-        folder = args.calibrate_dir or Path(f"calibration-{time.strftime('%Y%m%d-%H%M%S')}")
-        model_path = folder / "calibrated.safetensors"
+    from bci_app.calibration.paths import calibration_paths
+
+    folder, model_path = calibration_paths(config.record, folder=args.calibrate_dir)
     start_from = args.calibrate_from
     if start_from and start_from != "scratch":
         start_from = Path(start_from)
@@ -297,7 +295,7 @@ def run_headless(engine: Engine, calibration: dict | None = None) -> int:
         while engine.running and not stop_signal:
             if (calibrator is not None and not calibration["then_run"]
                     and calibrator.status().phase == CalibrationPhase.TRAINED):
-                _say(f"bci-app: calibration done: {calibrator.model_path}; run the app with "
+                say(f"bci-app: calibration done: {calibrator.model_path}; run the app with "
                      f"--model {calibrator.model_path} to use it")
                 break
             time.sleep(0.05)
@@ -307,30 +305,26 @@ def run_headless(engine: Engine, calibration: dict | None = None) -> int:
             if time.monotonic() >= next_print:
                 status = engine.status()
                 if status.warning and status.warning != warned:  # each warning once
-                    _say(f"bci-app: warning: {status.warning}", err=True)
+                    say(f"bci-app: warning: {status.warning}", err=True)
                 warned = status.warning
-                _say(_status_line(engine, last))
+                say(_status_line(engine, last))
                 next_print += 1.0
+        mark_stopping()  # liblsl: a peer going away from now on is this stop's doing
         if stop_signal:
-            _say(f"bci-app: {signal_name(stop_signal[0])}: stopping...", err=True)
+            say(f"bci-app: {signal_name(stop_signal[0])}: stopping...", err=True)
         if calibrator is not None:
             calibrator.stop()
         engine.stop()  # a second signal is only recorded: the shutdown is not cut short
     status = engine.status()
     st = status.stats
-    _say(f"done: {st.windows_predicted} windows predicted, {st.windows_skipped} skipped, "
-         f"{st.nan_windows} with NaN, {st.bad_signal_windows} with a bad signal, "
-         f"{st.samples_lost} samples lost, {st.reconnects} reconnects, {st.stalls} stalls, "
-         f"{st.clock_jumps} clock jumps" + (f"; summary: {engine.summary_path}"
-                                            if engine.summary_path else "")
-         + (f"; recording: {engine.recording_path}" if engine.recording_path else ""))
+    say(done_line(status, engine.summary_path, engine.recording_path))
     if stop_signal:
         return interrupted_code(stop_signal[0])
     if status.state == EngineState.ERROR:
-        _say(f"bci-app: error: {status.message}", err=True)
+        say(f"bci-app: error: {status.message}", err=True)
         return failure_code(engine.failure)
     if st.windows_predicted == 0 and (st.nan_windows or st.bad_signal_windows):
-        _say(f"bci-app: error: no window was predicted: {status.message}", err=True)
+        say(f"bci-app: error: no window was predicted: {status.message}", err=True)
         return ExitCode.STREAM
     return ExitCode.OK
 
@@ -348,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.USAGE
     try:
         with on_stop_signals(raise_interrupted):  # start-up: Ctrl-C ends it with one line
+            route_liblsl_log(verbose=args.verbose)  # before anything uses LSL
             if args.list_streams:
                 from bci_app.lsl.streams import format_streams, list_streams
 
@@ -356,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
                 return ExitCode.OK
             return _start(args, config)
     except Interrupted as exc:
-        _say(f"bci-app: interrupted by {exc} during start-up; nothing was recorded", err=True)
+        say(f"bci-app: interrupted by {exc} during start-up; nothing was recorded", err=True)
         return exc.exit_code
 
 
@@ -367,6 +362,14 @@ def _start(args: argparse.Namespace, config: EngineConfig) -> int:
         print("bci-app: no display available; running headless (use --headless to silence "
               "this)", file=sys.stderr)
         headless = True
+    if not headless:
+        from bci_app.gui.platform_check import missing_platform_libraries, platform_advice
+
+        missing = missing_platform_libraries()  # Qt would abort on them (exit 134)
+        if missing:
+            print(f"bci-app: {platform_advice(missing)}; running headless meanwhile",
+                  file=sys.stderr)
+            headless = True
     logging.getLogger("bci_app").info("starting: model %s", config.model)
     from bci_app.engine.engine import Engine, use_one_inference_thread
     from models.metadata import ModelFileError
@@ -377,6 +380,8 @@ def _start(args: argparse.Namespace, config: EngineConfig) -> int:
 
         try:
             config.record = check_record_path(config.record)  # s.xdf taken: s-1.xdf
+            if config.log is None:  # the CSV log beside the recording: s.csv (and s.json)
+                config.log = config.record.with_suffix(".csv")
         except RecordingError as exc:
             print(f"bci-app: error: {exc}", file=sys.stderr)
             return ExitCode.OUTPUT
@@ -395,18 +400,15 @@ def _start(args: argparse.Namespace, config: EngineConfig) -> int:
             print(f"bci-app: error: {exc}", file=sys.stderr)  # filter option the model's
             return ExitCode.USAGE  # rate or chain cannot take (--h-freq below its high-pass)
         if engine.meta.synthetic:
-            _say(f"bci-app: note: {config.model.name} was trained on SYNTHETIC data; on real "
+            say(f"bci-app: note: {config.model.name} was trained on SYNTHETIC data; on real "
                  "EEG its predictions mean nothing (train one with sicleer-train)", err=True)
         return run_headless(engine, calibration)
-    if calibration is not None:
-        print("bci-app: error: --calibrate-trials is for --headless sessions; in the window, "
-              "use the Calibrate panel", file=sys.stderr)
-        return ExitCode.USAGE
     from bci_app.gui.app import run_gui
     from models.io import warm_up_tracing
 
     warm_up_tracing()  # before the window exists: TorchScript's set-up would freeze it
-    return run_gui(config, screenshot=args.screenshot, duration=args.duration)
+    return run_gui(config, screenshot=args.screenshot, duration=args.duration,
+                   calibration=calibration)
 
 
 def _display_available() -> bool:

@@ -16,7 +16,7 @@ class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
         text = action.help or ""
         flag = isinstance(action, argparse._StoreTrueAction | argparse._StoreFalseAction
                           | argparse._HelpAction | argparse._StoreConstAction)
-        if (flag or action.default is None or action.default is argparse.SUPPRESS
+        if (flag or action.default in (None, "") or action.default is argparse.SUPPRESS
                 or "%(default)" in text or "default:" in text or "(default" in text):
             return text
         return super()._get_help_string(action)

@@ -27,7 +27,9 @@ No torch, no numpy: importing this module is free.
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,6 +42,7 @@ __all__ = [
     "interrupted_code",
     "on_stop_signals",
     "raise_interrupted",
+    "say",
     "signal_name",
 ]
 
@@ -121,3 +124,10 @@ def on_stop_signals(handler: Callable[[int], None]) -> Iterator[None]:
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
+
+
+def say(text: str, err: bool = False) -> None:
+    """Print a line (on stderr with ``err``), flushed; a closed terminal (SIGHUP) or pipe must
+    not break a shutdown, so a failed write is dropped."""
+    with contextlib.suppress(OSError, ValueError):
+        print(text, file=sys.stderr if err else sys.stdout, flush=True)

@@ -111,7 +111,8 @@ class EngineConfig:
             when the file declares no chain (see :meth:`resolve_filters`).
         device: auto (CUDA when present), cpu or cuda.
         log: session log CSV path (None: no log).
-        summary: summary JSON path written on exit (None: none).
+        summary: summary JSON path written on exit (None: beside the session's first log,
+            ``s.csv`` -> ``s.json``, where sicleer-predict looks; none without a log).
         outlet_name: name of the predictions LSL outlet (None: no outlet).
         duration: stop after this many seconds of running (None: until stopped).
         lost_after: seconds without samples before the stream counts as lost.

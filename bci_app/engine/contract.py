@@ -17,7 +17,12 @@ if TYPE_CHECKING:
     from bci_app.engine.config import EngineConfig
     from bci_app.lsl.streams import StreamDescription
 
-__all__ = ["EngineFactory", "EngineLike", "StreamLister"]
+__all__ = ["STOP_TIMEOUT_S", "EngineFactory", "EngineLike", "StreamLister"]
+
+STOP_TIMEOUT_S = 60.0
+"""How long a stopping engine is waited for, in s: LabRecorder writes its footers (a few s,
+more under load), then the log is closed and the summary written. A process must not exit
+before: a daemon engine thread cut short loses the summary."""
 
 
 class EngineLike(Protocol):

@@ -36,6 +36,7 @@ import torch
 from mne_lsl.lsl import local_clock
 
 from bci_app.engine.config import EngineConfig
+from bci_app.engine.contract import STOP_TIMEOUT_S
 from bci_app.engine.features import ProbabilitySmoother, WindowFeatures
 from bci_app.engine.state import EngineState, EngineStatus, StreamLink, WindowResult
 from bci_app.engine.window_check import check_window
@@ -239,7 +240,7 @@ class Engine:
         self._thread = threading.Thread(target=self.run, name="sicleer-engine", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
         """Stop, flush outputs and join the engine thread (idempotent)."""
         self._stop.set()
         with self._cond:
@@ -455,6 +456,7 @@ class Engine:
     def run(self) -> None:
         """Connect, then predict until stopped, the duration ends, or a fatal error."""
         try:
+            self._open_prediction_outlet()  # first: a LabRecorder started beside finds it
             self._set_state(_S.CONNECTING, "looking for the EEG stream")
             desc = self._resolve()
             if desc is None:
@@ -611,17 +613,24 @@ class Engine:
         self._attach(back, new_stream, pipeline)
         self._set_state(_S.RECONNECTING, f"reconnected to '{old.name}'; waiting for samples")
 
+    def _open_prediction_outlet(self) -> None:
+        """The prediction outlet and the event outlet beside it, before the EEG stream is
+        looked for: source id ``sicleer-<the stream asked for>`` (its source id, else its
+        name or type), the same for every session on that stream."""
+        cfg = self.config
+        if not cfg.outlet_name or self._outlet is not None:
+            return
+        sid = f"sicleer-{cfg.source_id or cfg.stream or cfg.stream_type or 'engine'}"
+        self._outlet = PredictionOutlet(cfg.outlet_name, self.class_names, sid)
+        if cfg.events:
+            self._events = EventOutlet(f"{cfg.outlet_name}-events", f"{sid}-events")
+
     def _open_outputs(self) -> None:
         cfg = self.config
         with self._cond:
             self._session_t0 = local_clock()
         if cfg.markers and self._desc is not None:
             self._follow_markers(cfg)
-        sid = f"sicleer-{self._desc.source_id if self._desc else 'engine'}"
-        if cfg.outlet_name:
-            self._outlet = PredictionOutlet(cfg.outlet_name, self.class_names, sid)
-            if cfg.events:
-                self._events = EventOutlet(f"{cfg.outlet_name}-events", f"{sid}-events")
         if cfg.log is not None:
             self._log = SessionLog(cfg.log, self.class_names)
             self._logs.append(self._log.path)
@@ -1053,7 +1062,8 @@ class Engine:
                 log.warning("closing %s: %s", what, exc)
 
     def summary(self) -> dict[str, Any]:
-        """The end-of-session summary (also written to ``config.summary``)."""
+        """The end-of-session summary (also written to ``config.summary``, else beside the
+        first log)."""
         out = self.stats.to_dict(device=self._device_name)
         out["stream"] = self._desc.to_dict() if self._desc is not None else None
         if out["stream"] is not None:
@@ -1117,9 +1127,11 @@ class Engine:
             self._events = None
         if self._log is not None:
             self._log.close()
-        if self.config.summary is not None:
+        summary_target = self.config.summary or (
+            self._logs[0].with_suffix(".json") if self._logs else None)
+        if summary_target is not None:
             try:
-                self.summary_path = write_summary(self.config.summary, self.summary())
+                self.summary_path = write_summary(summary_target, self.summary())
                 log.info("summary: %s", self.summary_path)
             except OSError as exc:
                 log.error("%s", exc)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 
 import numpy as np
 
 from bci_app.session.stats import StatsSnapshot
 
-__all__ = ["EngineState", "EngineStatus", "StreamLink", "WindowResult"]
+__all__ = ["EngineState", "EngineStatus", "StreamLink", "WindowResult", "done_line"]
 
 
 class EngineState(StrEnum):
@@ -152,3 +153,23 @@ class WindowResult:
     bad_channels: tuple[str, ...] = ()
     segment_start: float | None = None
     model: str = ""
+
+
+def done_line(status: EngineStatus, summary: Path | None = None,
+              recording: Path | None = None) -> str:
+    """The line that ends a session on the terminal, headless or from the window.
+
+    Args:
+        status: the engine's last status.
+        summary: the summary file written, if any.
+        recording: the XDF file recorded, if any.
+
+    Returns:
+        ``"done: 412 windows predicted, 0 skipped, ...; summary: s.json"``.
+    """
+    st = status.stats
+    return (f"done: {st.windows_predicted} windows predicted, {st.windows_skipped} skipped, "
+            f"{st.nan_windows} with NaN, {st.bad_signal_windows} with a bad signal, "
+            f"{st.samples_lost} samples lost, {st.reconnects} reconnects, {st.stalls} stalls, "
+            f"{st.clock_jumps} clock jumps" + (f"; summary: {summary}" if summary else "")
+            + (f"; recording: {recording}" if recording else ""))

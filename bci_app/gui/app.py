@@ -2,6 +2,12 @@
 
 ``python -m bci_app.gui.app --demo-fake [--screenshot out.png --duration 5]`` opens the window
 on the synthetic :class:`bci_app.gui.fake_engine.FakeEngine` (developer mode, no LSL or model).
+
+Stop signals (Ctrl-C in the terminal, SIGTERM, SIGHUP) close the window exactly as Ctrl+Q
+does: a Python handler asks Qt to close the window from its event loop. Python runs signal
+handlers only between two bytecodes of the main thread, which sits in Qt's C++ loop; a
+:data:`WAKE_MS` timer runs a no-op there, so the handler runs within that time even when
+nothing else in the window is due.
 """
 
 from __future__ import annotations
@@ -16,14 +22,17 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from bci_app.engine.config import EngineConfig
-from bci_app.engine.contract import EngineFactory, EngineLike, StreamLister
-from models.exit_codes import interrupted_code, on_stop_signals
+from bci_app.engine.contract import STOP_TIMEOUT_S, EngineFactory, EngineLike, StreamLister
+from bci_app.lsl.liblsl_log import mark_stopping, route_liblsl_log
+from models.exit_codes import interrupted_code, on_stop_signals, say, signal_name
 
 from .main_window import MainWindow
 
 __all__ = ["apply_theme", "real_engine_factory", "run_gui"]
 
 WINDOW_SIZE = (1680, 1000)
+WAKE_MS = 200
+"""Longest wait, in ms, between a stop signal and its handler while the event loop is idle."""
 
 
 def real_engine_factory(config: EngineConfig) -> EngineLike:
@@ -57,7 +66,8 @@ def apply_theme(app: QtWidgets.QApplication) -> None:
 
 def run_gui(config: EngineConfig, screenshot: Path | None = None, duration: float | None = None, *,
             engine_factory: EngineFactory | None = None,
-            stream_lister: StreamLister | None = None) -> int:
+            stream_lister: StreamLister | None = None,
+            calibration: dict[str, Any] | None = None) -> int:
     """Open the live window on ``config`` and run the Qt event loop.
 
     Args:
@@ -67,6 +77,8 @@ def run_gui(config: EngineConfig, screenshot: Path | None = None, duration: floa
             None runs until the window is closed).
         engine_factory: builds the engine (default ``bci_app.engine.Engine``).
         stream_lister: LSL discovery (default ``bci_app.lsl.streams.list_streams``).
+        calibration: the command line's calibration plan (:func:`bci_app.cli.calibration_plan`):
+            the Calibrate panel starts with it once the session runs.
 
     Returns:
         Exit code (:mod:`models.exit_codes`): 0, 1 when the screenshot could not be written,
@@ -80,9 +92,10 @@ def run_gui(config: EngineConfig, screenshot: Path | None = None, duration: floa
     loop = QtCore.QEventLoop() if existing is not None else app
     apply_theme(app)
     window = MainWindow(engine_factory or real_engine_factory, config,
-                        stream_lister=stream_lister, autostart=True)
+                        stream_lister=stream_lister, autostart=True, calibration=calibration)
     window.resize(*WINDOW_SIZE)
     window.show()
+    window.closed.connect(mark_stopping)  # liblsl: peers going away now are this stop's doing
     window.closed.connect(loop.quit)
     outcome = {"rc": 0}
     if screenshot is not None:
@@ -106,12 +119,26 @@ def run_gui(config: EngineConfig, screenshot: Path | None = None, duration: floa
     def on_signal(signum: int) -> None:  # runs in the GUI thread, between two bytecodes
         if not stop_signal:
             stop_signal.append(signum)
+            mark_stopping()
+            say(f"bci-app: {signal_name(signum)}: closing the window...", err=True)
             QtCore.QTimer.singleShot(0, window.close)  # the window's own way of closing
 
+    wake = QtCore.QTimer()  # lets Python run its signal handlers while the loop is idle
+    wake.timeout.connect(_no_op)
     with on_stop_signals(on_signal):
-        loop.exec()
-        window.shutdown(timeout=5.0)
+        wake.start(WAKE_MS)
+        try:
+            loop.exec()
+        finally:
+            wake.stop()
+        window.shutdown(timeout=STOP_TIMEOUT_S)  # the window is gone; the session finishes
+        for line in window.done_lines:  # each session the window ran, as headless ends one
+            say(line)
     return interrupted_code(stop_signal[0]) if stop_signal else outcome["rc"]
+
+
+def _no_op() -> None:
+    """Slot of the wake-up timer: entering Python is all it is for."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -124,6 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--lost-at", type=float, default=None,
                         help="fake engine: lose the stream this many seconds after start")
     args = parser.parse_args(argv)
+    if not args.demo_fake:
+        route_liblsl_log()  # the real engine reads LSL
     from .fake_engine import FakeEngine, default_config
 
     config = default_config()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -22,10 +21,10 @@ from typing import Any, Protocol
 from PySide6 import QtCore, QtWidgets
 
 from bci_app.calibration.controller import SCRATCH, CalibrationPhase, CalibrationStatus
-from bci_app.session.files import unique_path
+from bci_app.calibration.paths import calibration_paths
 
 __all__ = ["DEFAULT_TRIALS", "REQUIRED_ENGINE_ATTRIBUTES", "CalibrationPanel",
-           "CalibratorFactory", "CalibratorLike", "breakable", "calibration_paths",
+           "CalibratorFactory", "CalibratorLike", "breakable",
            "calibration_unsupported", "default_calibrator_factory"]
 
 DEFAULT_TRIALS = 9
@@ -73,9 +72,10 @@ class CalibratorLike(Protocol):
 
 CalibratorFactory = Callable[[Any, dict[str, Any]], CalibratorLike]
 """Builds a calibrator for a running engine from the panel's options (``trials_needed``: int
-or None, ``start_from``: None or ``SCRATCH``, ``participant``: str or None, ``markers``:
-None to keep the session's marker stream and label map, else ``(stream name or None, label
-map text or None)``); called in a worker thread."""
+or None, ``start_from``: None, ``SCRATCH`` or a model file, ``participant``: str or None,
+``then_run``: bool, ``markers``: None to keep the session's marker stream and label map,
+else ``(stream name or None, label map text or None)``; from the command line also
+``train_args``, ``folder`` and ``model_path``); called in a worker thread."""
 
 SESSION_MARKERS = "the session's"
 """First entry of the marker stream chooser: the stream the session follows already."""
@@ -92,25 +92,6 @@ def calibration_unsupported(engine: Any) -> str:
     return ""
 
 
-def calibration_paths(recording: Path | None, stamp: str | None = None) -> tuple[Path, Path]:
-    """Where a calibration writes: ``(folder, model file)``.
-
-    Beside the recording ``s.xdf``: ``s-calibration/`` and ``s-calibrated.safetensors``; without
-    one, ``calibration-<date-time>/calibrated.safetensors`` in the working directory. Existing
-    files and folders are never reused (``-1``, ``-2``... as for every output of the app).
-
-    Args:
-        recording: the session's XDF file (None: not recording).
-        stamp: the date-time text (default: now, ``YYYYmmdd-HHMMSS``).
-    """
-    if recording is not None:
-        base = Path(recording).with_suffix("")
-        folder = unique_path(base.with_name(f"{base.name}-calibration"))
-        return folder, unique_path(base.with_name(f"{base.name}-calibrated.safetensors"))
-    folder = unique_path(Path(f"calibration-{stamp or time.strftime('%Y%m%d-%H%M%S')}"))
-    return folder, folder / "calibrated.safetensors"
-
-
 def default_calibrator_factory(engine: Any, options: dict[str, Any]) -> CalibratorLike:
     """The real :class:`bci_app.calibration.controller.Calibrator` (one training thread),
     writing to :func:`calibration_paths` of the engine's recording."""
@@ -120,7 +101,10 @@ def default_calibrator_factory(engine: Any, options: dict[str, Any]) -> Calibrat
     markers = options.pop("markers", None)
     if markers is not None:  # another marker stream or label map: the engine follows it
         engine.follow_markers(*markers)
-    folder, model_path = calibration_paths(getattr(engine, "recording_path", None))
+    folder, model_path = options.pop("folder", None), options.pop("model_path", None)
+    if folder is None or model_path is None:
+        folder, model_path = calibration_paths(getattr(engine, "recording_path", None),
+                                               folder=folder)
     return Calibrator(engine, folder, model_path=model_path, threads=1, **options)
 
 
@@ -182,6 +166,8 @@ class CalibrationPanel(QtWidgets.QWidget):
         self._bridge.stopped.connect(self._on_stopped)
         self._bridge.listed.connect(self._on_listed)
         self._listing = False
+        self._preset_extra: dict[str, Any] = {}  # the command line's options (preset())
+        self._autostart = False
         self._build()
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(refresh_ms)
@@ -217,6 +203,9 @@ class CalibrationPanel(QtWidgets.QWidget):
         self.start_from_box.addItem("from scratch", SCRATCH)
         self.start_from_box.setToolTip("fine-tune the model predicting now, or train a new one "
                                        "with its channels, rate, window and filters")
+        self.then_run_box = QtWidgets.QCheckBox("use it once trained")
+        self.then_run_box.setToolTip("predict with the calibrated model as soon as it is "
+                                     "trained, without pressing Use this model")
         self.participant_edit = QtWidgets.QLineEdit()
         self.participant_edit.setPlaceholderText("e.g. P07")
         self.participant_edit.setToolTip("participant id, written into the calibrated "
@@ -241,6 +230,7 @@ class CalibrationPanel(QtWidgets.QWidget):
                                     "calibrated model's")
         form.addRow("Trials needed", self.trials_box)
         form.addRow("Start from", self.start_from_box)
+        form.addRow("", self.then_run_box)
         form.addRow("Participant", self.participant_edit)
         form.addRow("Marker stream", markers_row)
         form.addRow("Label map", self.labels_edit)
@@ -315,8 +305,10 @@ class CalibrationPanel(QtWidgets.QWidget):
             ValueError: the label map does not parse (the message quotes the bad entry).
         """
         trials = self.trials_box.value()
-        options: dict[str, Any] = {"trials_needed": trials if trials >= 2 else None,
+        options: dict[str, Any] = {**self._preset_extra,
+                                   "trials_needed": trials if trials >= 2 else None,
                                    "start_from": self.start_from_box.currentData(),
+                                   "then_run": self.then_run_box.isChecked(),
                                    "participant": self.participant_edit.text().strip() or None}
         stream = self.markers_box.currentData()
         labels = self.labels_edit.text().strip() or None
@@ -329,6 +321,35 @@ class CalibrationPanel(QtWidgets.QWidget):
         if stream is not None or labels != current[1]:
             options["markers"] = (stream if stream is not None else current[0], labels)
         return options
+
+    def preset(self, plan: dict[str, Any]) -> None:
+        """Fill the fields from the command line's calibration plan
+        (:func:`bci_app.cli.calibration_plan`) and start calibrating as soon as a session runs.
+
+        Args:
+            plan: ``trials_needed``, ``start_from`` (None, ``SCRATCH`` or a model file),
+                ``then_run``, ``participant``, and optionally ``train_args``, ``folder`` and
+                ``model_path`` (these three for the first calibration only).
+        """
+        self.trials_box.setValue(plan.get("trials_needed") or 0)
+        start_from = plan.get("start_from")
+        index = self.start_from_box.findData(start_from)
+        if index < 0:  # a model file of its own
+            self.start_from_box.addItem(Path(start_from).name, start_from)
+            index = self.start_from_box.count() - 1
+        self.start_from_box.setCurrentIndex(index)
+        self.then_run_box.setChecked(bool(plan.get("then_run")))
+        self.participant_edit.setText(plan.get("participant") or "")
+        self._preset_extra = {k: plan[k] for k in ("train_args", "folder", "model_path")
+                              if plan.get(k) is not None}
+        self._autostart = True
+        if self._engine is not None:
+            QtCore.QTimer.singleShot(0, self._start_preset)
+
+    def _start_preset(self) -> None:
+        if self._autostart and self._engine is not None and self._calibrator is None:
+            self._autostart = False
+            self._on_start_clicked()
 
     def list_marker_streams(self) -> None:
         """List the marker streams on the network in a worker thread (~1 s) and offer them
@@ -378,6 +399,8 @@ class CalibrationPanel(QtWidgets.QWidget):
         self.markers_box.setItemText(0, f"{SESSION_MARKERS} ({current or 'none'})")
         self.labels_edit.setText(getattr(engine, "marker_labels", None) or "")
         self._update_controls()
+        if engine is not None and self._autostart:  # the command line asked to calibrate
+            QtCore.QTimer.singleShot(0, self._start_preset)
 
     def detach(self, reason: str) -> CalibratorLike | None:
         """Let go of the calibrator and return it for the caller to stop (in a worker thread,
@@ -424,6 +447,8 @@ class CalibrationPanel(QtWidgets.QWidget):
         except ValueError as exc:
             self._show_message(f"label map: {exc}", error=True)
             return
+        for once in ("folder", "model_path"):  # the command line's paths: the first one only
+            self._preset_extra.pop(once, None)
         self._generation += 1
         gen, engine, factory = self._generation, self._engine, self._factory
         bridge = self._bridge
@@ -529,8 +554,8 @@ class CalibrationPanel(QtWidgets.QWidget):
             "stop calibrating (a running training is cancelled; a trained model file stays)"
             if calibrating else reason or "collect this participant's labelled trials from "
             "now on, then train")
-        for box in (self.trials_box, self.start_from_box, self.participant_edit,
-                    self.markers_box, self.labels_edit):
+        for box in (self.trials_box, self.start_from_box, self.then_run_box,
+                    self.participant_edit, self.markers_box, self.labels_edit):
             box.setEnabled(not calibrating and not busy)
         self.markers_refresh.setEnabled(not calibrating and not busy and not self._listing)
         self.train_button.setEnabled(calibrating and phase in (CalibrationPhase.COLLECTING,

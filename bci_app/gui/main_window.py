@@ -21,8 +21,8 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from bci_app.engine.config import EngineConfig
-from bci_app.engine.contract import EngineFactory, EngineLike, StreamLister
-from bci_app.engine.state import EngineState, EngineStatus
+from bci_app.engine.contract import STOP_TIMEOUT_S, EngineFactory, EngineLike, StreamLister
+from bci_app.engine.state import EngineState, EngineStatus, done_line
 from bci_app.heap import freeze_heap
 from models.eeg.seed_layout import SEED_CHANNELS, SEED_CLASS_NAMES
 from models.metadata import ModelFileError, read_metadata
@@ -60,6 +60,12 @@ def read_model_info(path: Path) -> ModelInfo:
     return ModelInfo(Path(path), meta.synthetic, summary, class_names=tuple(meta.class_names),
                      channel_names=tuple(meta.channel_names), filters=filters,
                      sfreq=float(meta.sfreq))
+
+
+def _ended(engine: EngineLike) -> str:
+    """The terminal's line for a session that has stopped (see :func:`done_line`)."""
+    return done_line(engine.status(), getattr(engine, "summary_path", None),
+                     getattr(engine, "recording_path", None))
 
 
 def _stop_calibrator(calibrator: CalibratorLike | None) -> None:
@@ -105,6 +111,9 @@ class MainWindow(QtWidgets.QMainWindow):
         trace_seconds: time span of the EEG traces.
         calibrator_factory: builds the Calibrate panel's calibrator for the running engine
             (default: :func:`bci_app.gui.calibration_panel.default_calibrator_factory`).
+        calibration: the command line's calibration plan (``--calibrate-trials``...,
+            :func:`bci_app.cli.calibration_plan`): the Calibrate panel takes its fields and
+            starts calibrating as soon as the session runs.
     """
 
     closed = QtCore.Signal()
@@ -114,6 +123,7 @@ class MainWindow(QtWidgets.QMainWindow):
                  refresh_hz: float = 30.0, trajectory_seconds: float = 180.0,
                  trace_seconds: float = 10.0,
                  calibrator_factory: CalibratorFactory | None = None,
+                 calibration: dict[str, Any] | None = None,
                  parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("SI-CLEER live emotion BCI")
@@ -127,6 +137,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._threads: list[threading.Thread] = []
         self._created: list[EngineLike] = []  # every engine built, for shutdown()
         self._created_lock = threading.Lock()
+        self.done_lines: list[str] = []  # one per session that stopped (the terminal's record)
         self._t_ref: float | None = None
         self._last_status: EngineStatus | None = None
         self._tick_error_shown = 0.0
@@ -154,6 +165,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self._model_info: ModelInfo | None = None  # of config.model, once read
         self._build_ui(config)
+        if calibration is not None:
+            self.calibration.preset(calibration)
         self._allocate(SEED_CLASS_NAMES)
         self._settings: SettingsDialog | None = None
 
@@ -289,13 +302,14 @@ class MainWindow(QtWidgets.QMainWindow):
         config = self.config
         factory = self._factory
         bridge = self._bridge
-        created, lock = self._created, self._created_lock
+        created, lock, done = self._created, self._created_lock, self.done_lines
 
         def work() -> None:
             _stop_calibrator(calibrator)
             if old is not None:
                 try:
-                    old.stop(5.0)
+                    old.stop(STOP_TIMEOUT_S)
+                    done.append(_ended(old))
                 except Exception:  # the old engine is being replaced anyway
                     traceback.print_exc()
             try:
@@ -337,13 +351,15 @@ class MainWindow(QtWidgets.QMainWindow):
         """Stop ``calibrator`` (it may block while it cancels a training), then ``engine``,
         in a worker thread."""
         bridge, created, lock = self._bridge, self._created, self._created_lock
+        done = self.done_lines
 
         def work() -> None:
             _stop_calibrator(calibrator)
             err = ""
             try:
                 if engine is not None:
-                    engine.stop(5.0)
+                    engine.stop(STOP_TIMEOUT_S)
+                    done.append(_ended(engine))
             except Exception as exc:
                 err = f"stop failed: {type(exc).__name__}: {exc}"
             with lock:
@@ -415,6 +431,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for e in engines:
             try:
                 e.stop(max(0.1, deadline - time.monotonic()))  # idempotent by contract
+                self.done_lines.append(_ended(e))
             except Exception:
                 traceback.print_exc()
 

@@ -360,10 +360,16 @@ class TrajectoryPanel(pg.GraphicsLayoutWidget):
             ys = np.tile([y0, y1], len(marks)).astype(float)
             curve.setData(xs, ys, skipFiniteCheck=True)
         labelled = marks[-MAX_TICK_LABELS:]
+        px_per_s = max(self.plot.getViewBox().width(), 1.0) / self.span
+        char_px = QtGui.QFontMetrics(QtGui.QFont()).averageCharWidth() + 1
         for i, item in enumerate(self._tick_labels):
             if i < len(labelled):
-                x = labelled[i][0]
-                item.setText(labelled[i][1])
+                x, text = labelled[i]
+                room = ((labelled[i + 1][0] - x) * px_per_s if i + 1 < len(labelled)
+                        else float("inf"))
+                if room < char_px * (len(text) + 1):  # would run into the next: its number
+                    text = text.split(" ", 1)[0]
+                item.setText(text)
                 item.setAnchor((1, 0) if x > -0.1 * self.span else (0, 0))  # stays in view
                 item.setPos(x, 1.0)
             item.setVisible(i < len(labelled))

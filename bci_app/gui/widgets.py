@@ -421,7 +421,7 @@ class StatusPanel(QtWidgets.QStatusBar):
         self.latency = QtWidgets.QLabel("latency –")
         self.inference = QtWidgets.QLabel("inference –")
         self.device = QtWidgets.QLabel("device –")
-        self.losses = QtWidgets.QLabel("lost 0 samples · skipped 0 windows")
+        self.losses = QtWidgets.QLabel("nothing lost")
         self.message = ElidedLabel("")
         self.message.setObjectName("statusMessage")
         self.message.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
@@ -549,8 +549,11 @@ class StatusPanel(QtWidgets.QStatusBar):
             extra.append(f"{st.clock_jumps} clock jumps")
         if st.untimed_windows:
             extra.append(f"{st.untimed_windows} untimed")
-        self.losses.setText(" · ".join([f"lost {st.samples_lost} samples",
-                                        f"skipped {st.windows_skipped} windows", *extra]))
+        counts = [f"lost {st.samples_lost} samples" if st.samples_lost else "",
+                  f"skipped {st.windows_skipped} windows" if st.windows_skipped else "", *extra]
+        # "nothing lost" while all is well: the status bar keeps its width for the clock,
+        # the trial and the recording
+        self.losses.setText(" · ".join(c for c in counts if c) or "nothing lost")
         if s.state == EngineState.ERROR:
             self.show_error(s.message or "engine error")
         elif s.state in (EngineState.LOST, EngineState.RECONNECTING, EngineState.STALLED,

@@ -71,6 +71,8 @@ class InletReader:
 
     @staticmethod
     def _resolve(desc: StreamDescription, timeout: float) -> Any:
+        if desc.sinfo is not None:  # from a listing: no second resolution
+            return desc.sinfo
         info = resolve_info(desc, max(timeout, 1.0))
         if info is None:
             raise StreamNotFoundError(f"stream '{desc.name}' (type {desc.stype}, source id "

@@ -8,7 +8,8 @@ Examples::
 
 Exit codes (:mod:`models.exit_codes`): 0 finished (end of file or ``--duration`` reached), 2
 bad arguments, 3 a file that cannot be replayed (the message names it), 128+N stopped by signal
-N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP), after the streams were closed.
+N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP), after the streams were closed. liblsl's own log goes
+through Python logging (:mod:`bci_app.lsl.liblsl_log`): its warnings and errors only.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bci_app.lsl.liblsl_log import mark_stopping, route_liblsl_log
 from bci_app.lsl.protocol import WIRE_UNIT
 from bci_app.replay.chunks import DEFAULT_NAME, MAX_CHUNK_MS
 from models.exit_codes import ExitCode, Interrupted, on_stop_signals, raise_interrupted
@@ -160,6 +162,7 @@ def _stream(replay: Replay, duration: float | None) -> tuple[str, int]:
     except KeyboardInterrupt:  # a Ctrl-C outside the main thread's handler
         return "interrupted", ExitCode.INTERRUPTED
     finally:
+        mark_stopping()  # liblsl: connections closed from now on are this stop's doing
         with on_stop_signals(lambda _signum: None):  # a second signal must not abort it
             replay.stop()
 
@@ -172,6 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         with on_stop_signals(raise_interrupted):
+            route_liblsl_log()  # liblsl's log through Python logging, before LSL is used
             replay = _open(args)
     except Interrupted as exc:
         print(f"{PROG}: interrupted by {exc} while loading {args.path}", file=sys.stderr)

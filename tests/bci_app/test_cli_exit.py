@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,7 +21,8 @@ from tests.helpers import LSL_API_CFG, Pusher, outlet_listed, pylsl_outlet, read
 
 pytestmark = pytest.mark.lsl
 
-ENV = {**os.environ, "LSLAPICFG": str(LSL_API_CFG), "QT_QPA_PLATFORM": "offscreen"}
+ENV = {**os.environ, "LSLAPICFG": str(LSL_API_CFG),
+       "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}  # make test-xcb: xcb
 NAMES = list(SEED_CHANNELS)
 
 
@@ -117,3 +119,42 @@ def test_a_synthetic_model_is_said_at_the_start(tiny_model: Path, unique_name: s
     assert app.returncode == 4, app.stderr  # ExitCode.STREAM: no such stream
     assert "trained on SYNTHETIC data" in app.stderr
     assert app.stderr.index("SYNTHETIC") < app.stderr.index("looking for the EEG stream")
+
+
+@pytest.mark.gui
+def test_ctrl_c_closes_the_window_as_ctrl_q_does(tiny_model: Path, tmp_path: Path,
+                                                 unique_name: str) -> None:
+    """SIGINT to the window's process (Ctrl-C in its terminal) closes the window in order:
+    exit 130, one line, no traceback, the summary written (beside the log by default) and
+    the outlet withdrawn; the terminal gets the session's 'done:' line, as headless."""
+    outlet = pylsl_outlet(unique_name, NAMES, 200.0)
+    args = _session_args(unique_name, tiny_model, tmp_path)
+    del args[args.index("--summary"):args.index("--summary") + 2]  # the default: beside the log
+    with Pusher(outlet, 200.0, _eeg, chunk=5):
+        app = _app(args)  # the window, offscreen
+        out, err = _stop_with(app, signal.SIGINT, tmp_path / "log.csv")
+    del outlet
+    assert app.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert "SIGINT: closing the window" in err
+    (tmp_path / "log.json").rename(tmp_path / "summary.json")
+    _check_outputs(tmp_path, unique_name)
+    done = [ln for ln in out.splitlines() if ln.startswith("done: ")]  # as headless ends
+    assert len(done) == 1 and done[0].endswith(f"summary: {tmp_path / 'log.json'}")
+
+
+def test_an_orderly_stop_prints_none_of_liblsls_own_lines(tiny_model: Path, tmp_path: Path,
+                                                         unique_name: str) -> None:
+    """liblsl's INFO lines (configuration, build) and the ERR line of a connection that an
+    orderly stop closes go through the ``liblsl`` logger, below its WARNING level: the
+    terminal shows the app's lines only."""
+    outlet = pylsl_outlet(unique_name, NAMES, 200.0)
+    with Pusher(outlet, 200.0, _eeg, chunk=5):
+        app = _app(["--headless", *_session_args(unique_name, tiny_model, tmp_path)])
+        out, err = _stop_with(app, signal.SIGTERM, tmp_path / "log.csv")
+    del outlet
+    assert app.returncode == interrupted_code(signal.SIGTERM), err
+    raw = [ln for ln in (out + err).splitlines() if re.search(r"\b(INFO|WARN|ERR|FATL)\|", ln)]
+    assert raw == [], raw
+    assert "liblsl" not in err, err
+    _check_outputs(tmp_path, unique_name)

@@ -52,10 +52,18 @@ def _replay(path: Path, name: str) -> subprocess.Popen:
                             stderr=subprocess.DEVNULL, env=ENV)
 
 
-def _app(args: list[str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "bci_app.cli", "--headless", "--device",
-                             "cpu", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env=ENV)
+def _app(args: list[str], headless: bool = True) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "bci_app.cli", "--device", "cpu", *args,
+                             *(["--headless"] if headless else [])], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=ENV)
+
+
+def _swapped(log: Path) -> bool:
+    """Whether the session log's newest row comes from another model than its first."""
+    if not log.exists():
+        return False
+    rows = list(csv.DictReader(log.open()))
+    return len(rows) > 1 and rows[-1]["model"] != rows[0]["model"]
 
 
 def _end(*processes: subprocess.Popen) -> None:
@@ -71,9 +79,11 @@ def _end(*processes: subprocess.Popen) -> None:
 
 
 @pytest.mark.slow
-def test_record_calibrate_and_swap_headless(seed_session_file: Path, tiny_model: Path,
-                                            tmp_path: Path, unique_name: str) -> None:
-    """About 60-90 s on 2 cores: 10 trials of 3 s, a short fine-tuning, a few s after it."""
+@pytest.mark.parametrize("mode", ["headless", pytest.param("window", marks=pytest.mark.gui)])
+def test_record_calibrate_and_swap(mode: str, seed_session_file: Path, tiny_model: Path,
+                                   tmp_path: Path, unique_name: str) -> None:
+    """About 60-90 s on 2 cores each: 10 trials of 3 s, a short fine-tuning, a few s after it.
+    The window (offscreen) takes the same options: its Calibrate panel starts by itself."""
     import pyxdf
 
     from models import load_model
@@ -83,19 +93,26 @@ def test_record_calibrate_and_swap_headless(seed_session_file: Path, tiny_model:
     app = _app(["--stream", unique_name, "--model", str(tiny_model), "--outlet-name",
                 f"{unique_name}-pred", "--record", str(record), "--log", str(log),
                 "--summary", str(summary), "--calibrate-trials", "10", "--then-run",
-                "--participant", "P07", "--calibrate-args", "--epochs 1 --min-steps 10"])
+                "--participant", "P07", "--calibrate-args", "--epochs 1 --min-steps 10"],
+               headless=mode == "headless")
     out = _Output(app)
     try:
-        assert out.wait_for("predicting with s-calibrated.safetensors", 180), out.text()
-        assert out.wait_for("event: model", 10)
+        if mode == "headless":
+            assert out.wait_for("predicting with s-calibrated.safetensors", 180), out.text()
+        else:  # the window says it in its panel; the log shows it
+            end = time.monotonic() + 180
+            while not _swapped(log) and time.monotonic() < end and app.poll() is None:
+                time.sleep(0.5)
+        assert out.wait_for("event: model", 10), out.text()
         time.sleep(3)  # a few windows from the new model
         app.send_signal(signal.SIGTERM)
         assert app.wait(60) == 128 + signal.SIGTERM, out.text()
     finally:
         _end(app, replay)
     text = out.text()
-    assert "calibration: 1/10 labelled trials" in text  # the first trial has its truth
-    assert "held-out calibration trials" in text and "starting model as it was" in text
+    if mode == "headless":
+        assert "calibration: 1/10 labelled trials" in text  # the first trial has its truth
+        assert "held-out calibration trials" in text and "starting model as it was" in text
     model_file = tmp_path / "s-calibrated.safetensors"
     new = load_model(model_file)
     assert new.meta.provenance.participant == "P07"
@@ -121,6 +138,7 @@ def test_record_calibrate_and_swap_headless(seed_session_file: Path, tiny_model:
     assert eeg["time_series"].shape[1] == 62 and len(eeg["time_stamps"]) > 200 * 30
     pred_t = streams[f"{unique_name}-pred"]["time_stamps"]
     assert eeg["time_stamps"][0] <= pred_t[0] and pred_t[-1] <= eeg["time_stamps"][-1] + 1
+    assert summary.exists(), text
     data = json.loads(summary.read_text())
     assert [m["id"] for m in data["models"]][-1] == new_id
     assert data["recording"]["path"] == str(record)

@@ -19,11 +19,11 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from bci_app.calibration.controller import SCRATCH, CalibrationPhase, CalibrationStatus
 from bci_app.calibration.job import TrainingResult
+from bci_app.calibration.paths import calibration_paths
 from bci_app.engine.state import EngineState, EngineStatus
 from bci_app.gui.calibration_panel import (
     DEFAULT_TRIALS,
     breakable,
-    calibration_paths,
     calibration_unsupported,
     default_calibrator_factory,
 )
@@ -120,7 +120,8 @@ class Session:
     """A window on CalibratableEngines with a scripted calibrator factory."""
 
     def __init__(self, qtbot: Any, *, stop_seconds: float = 0.0, engine: type = CalibratableEngine,
-                 autostart: bool = True, fail: str = "") -> None:
+                 autostart: bool = True, fail: str = "",
+                 calibration: dict[str, Any] | None = None) -> None:
         self.events: list[str] = []
         self.options: list[dict[str, Any]] = []
         self.calibrators: list[ScriptedCalibrator] = []
@@ -129,7 +130,8 @@ class Session:
         self.engines: list[FakeEngine] = []
         self.window = MainWindow(self._engine_factory(engine), default_config(),
                                  stream_lister=lambda: [], autostart=autostart,
-                                 calibrator_factory=self._calibrator_factory)
+                                 calibrator_factory=self._calibrator_factory,
+                                 calibration=calibration)
         qtbot.addWidget(self.window)
         OPEN_WINDOWS.append(self.window)
         self.window.resize(1680, 1000)
@@ -194,7 +196,8 @@ def test_panel_follows_the_calibrator_through_its_phases(qtbot: Any, tmp_path: P
     panel.participant_edit.setText(" P07 ")
     panel.start_from_box.setCurrentIndex(panel.start_from_box.findData(SCRATCH))
     cal = s.start_calibration()
-    assert s.options == [{"trials_needed": 9, "start_from": SCRATCH, "participant": "P07"}]
+    assert s.options == [{"trials_needed": 9, "start_from": SCRATCH, "then_run": False,
+                          "participant": "P07"}]
     assert cal.calls == ["start"]
 
     # collecting 3/9
@@ -531,7 +534,10 @@ def test_trial_starts_are_ticks_on_the_trajectory(qtbot: Any) -> None:
     x = [v for v, _ in traj.trial_marks]
     assert -7.0 < x[0] < -4.5 and x[0] < x[1] <= 0  # seconds before the newest window
     shown_labels = [i.toPlainText() for i in traj._tick_labels if i.isVisible()]
-    assert shown_labels == ["3 negative", "4 positive"]
+    assert shown_labels == ["3", "4 positive"]  # 3 s apart: the first one's text would overlap
+    traj.set_trial_marks([-150.0, -60.0], ["5 neutral", "6 negative"])  # far apart: both whole
+    assert [i.toPlainText() for i in traj._tick_labels if i.isVisible()] == ["5 neutral",
+                                                                             "6 negative"]
 
 
 class RecordableEngine(CalibratableEngine):
@@ -572,3 +578,30 @@ def test_record_button_records_the_running_session_without_a_restart(qtbot: Any,
     finally:
         RecordableEngine.fail = ""
     assert len(s.engines) == 1
+
+
+def test_the_command_lines_calibration_starts_once_the_session_runs(qtbot: Any,
+                                                                    tmp_path: Path) -> None:
+    """``bci-app --calibrate-trials 4 --then-run ...`` in the window: the panel shows the
+    plan's settings and starts calibrating by itself when the session runs; a second
+    calibration (the user's) keeps the settings but not the first one's file names."""
+    model = tmp_path / "start.safetensors"
+    plan = {"trials_needed": 4, "then_run": True, "start_from": model, "participant": "P07",
+            "train_args": ["--epochs", "5"], "folder": tmp_path / "s-calibration",
+            "model_path": tmp_path / "s-calibrated.safetensors"}
+    s = Session(qtbot, calibration=plan)
+    panel = s.panel
+    assert panel.trials_box.value() == 4 and panel.then_run_box.isChecked()
+    assert panel.start_from_box.currentText() == "start.safetensors"
+    assert panel.participant_edit.text() == "P07"
+    qtbot.waitUntil(lambda: panel.calibrator is not None, timeout=5000)  # nobody clicked
+    assert s.options == [{"train_args": ["--epochs", "5"], "folder": tmp_path / "s-calibration",
+                          "model_path": tmp_path / "s-calibrated.safetensors",
+                          "trials_needed": 4, "start_from": model, "then_run": True,
+                          "participant": "P07"}]
+    panel.start_button.click()  # stop it
+    qtbot.waitUntil(lambda: panel.calibrator is None and panel.start_button.isEnabled(),
+                    timeout=5000)
+    s.start_calibration()
+    assert s.options[1] == {"train_args": ["--epochs", "5"], "trials_needed": 4,
+                            "start_from": model, "then_run": True, "participant": "P07"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -14,9 +15,9 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("pytestqt")
 
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 
-from bci_app.engine.state import EngineState
+from bci_app.engine.state import EngineState, EngineStatus
 from bci_app.gui.fake_engine import FakeEngine, default_config
 from bci_app.gui.main_window import MainWindow
 from bci_app.gui.plots import RingBuffer, peak_decimate
@@ -115,7 +116,21 @@ def test_status_bar_shows_latency_and_state(qtbot: Any) -> None:
     assert "fake-eeg" in panel.stream.text() and "200 Hz" in panel.stream.text()
     assert "60 matched" in panel.channels.text() and "2 interpolated" in panel.channels.text()
     assert "CPU" in panel.device.text()
-    assert "skipped" in panel.losses.text()
+    losses = panel.losses.text()
+    assert losses == "nothing lost" or "skipped" in losses or "lost" in losses
+
+
+def test_the_status_bar_names_only_the_losses_there_are(qtbot: Any) -> None:
+    from bci_app.gui.widgets import StatusPanel
+    from bci_app.session.stats import StatsSnapshot
+
+    panel = StatusPanel()
+    qtbot.addWidget(panel)
+    panel.update_status(EngineStatus(EngineState.RUNNING, stats=StatsSnapshot()))
+    assert panel.losses.text() == "nothing lost"
+    panel.update_status(EngineStatus(EngineState.RUNNING, stats=dataclasses.replace(
+        StatsSnapshot(), windows_skipped=3, reconnects=1)))
+    assert panel.losses.text() == "skipped 3 windows · 1 reconnects"
 
 
 def test_stop_and_start(qtbot: Any) -> None:
@@ -575,3 +590,13 @@ def test_class_colours_keep_seeds_and_stay_distinct_for_any_count() -> None:
     assert class_colors(["Neutral", "sad"])[0] == NAMED_CLASS_COLORS["neutral"]
     many = class_colors([f"class {i}" for i in range(40)])
     assert len(set(many)) == 40 and not set(many) & set(NAMED_CLASS_COLORS.values())
+
+
+def test_the_window_runs_on_the_platform_asked_for(qtbot: Any) -> None:
+    """``QT_QPA_PLATFORM`` is honoured: offscreen in ``make test``, xcb on a (virtual) X
+    display in ``make test-xcb``, so the X11 path that a lab's desktop takes is exercised."""
+    window = QtWidgets.QWidget()
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    assert QtGui.QGuiApplication.platformName() == os.environ["QT_QPA_PLATFORM"]
