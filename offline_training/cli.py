@@ -176,9 +176,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(message)s")
+    logging.getLogger().setLevel(logging.WARNING if args.quiet else logging.INFO)  # configured
     quiet = vars(args).pop("quiet")
     if quiet:  # no progress bars either, in this process and in the fold processes it spawns
-        os.environ["TQDM_DISABLE"] = "1"
+        from offline_training.progress import QUIET_ENV
+
+        os.environ[QUIET_ENV] = "1"
     try:
         cfg = TrainConfig(**vars(args))
     except ValueError as exc:
@@ -220,11 +223,13 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.OUTPUT
     s = report["summary"]
     if not quiet:
+        from models.wording import count
+
         names = report["class_names"]
         print(f"\n{cfg.protocol}: classes {', '.join(names)}; chance (1/{len(names)}) "
               f"{100 / len(names):.2f} %")
         print(f"{cfg.protocol}: accuracy {100 * s['accuracy_mean']:.2f} +/- "
-              f"{100 * s['accuracy_std']:.2f} % over {s['n_folds']} fold(s)"
+              f"{100 * s['accuracy_std']:.2f} % over {count(s['n_folds'], 'fold')}"
               + (" [SYNTHETIC DATA]" if report["data"]["synthetic"] else ""))
         for key, what in (("pretrained", f"--init {cfg.init.name if cfg.init else ''} as it is"),
                           ("scratch", "trained from scratch")):

@@ -4,6 +4,7 @@ alike. :func:`load_data` gives the same result in the parent process and in ever
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from offline_training.seed import (
 )
 from offline_training.signal_chain import SignalChain
 from offline_training.sources import DataSources, resolve_sources
+
+log = logging.getLogger("sicleer.train")
 
 __all__ = ["TrainingData", "check_data", "load_data", "select_sessions"]
 
@@ -176,6 +179,7 @@ def load_data(cfg: TrainConfig) -> TrainingData:
 def check_data(cfg: TrainConfig) -> TrainingData:
     """:func:`load_data`, plus for SEED the header checks of every selected session (each trial
     at least the chain's warm-up plus one window long), before any training starts."""
+    log.info("reading and checking the data in %s", cfg.data)
     data = load_data(cfg)
     if data.kind == "seed":
         chain = _seed_chain(cfg)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from models.network import SICLEER, network_input
 from models.preprocessing import Normalisation
+from offline_training.progress import bar as progress_bar
 
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 3) -> np.ndarray:
@@ -62,6 +62,7 @@ def occlusion_importance(net: SICLEER, windows: np.ndarray, y: np.ndarray, norm:
         return correct / max(len(x_all), 1)
 
     base = acc(None)
-    channels = tqdm(range(x_all.shape[2]), desc=desc, unit="channel", leave=False,
+    channels = progress_bar(range(x_all.shape[2]), desc=desc, unit="channel", leave=False,
                     dynamic_ncols=True)
     return np.array([base - acc(c) for c in channels])
+

@@ -32,6 +32,7 @@ from models.eeg.labels import normalize_label
 from models.eeg.montage import padded_hull, region_outline_groups
 from models.eeg.regions import FRONTAL, TEMPORAL
 from models.eeg.seed_layout import SEED_CHANNELS
+from offline_training.importance import ranked_channels
 
 __all__ = [
     "FIGURE_FILES",
@@ -100,9 +101,11 @@ def plot_fold_accuracy(folds: Sequence[dict[str, Any]], protocol: str = "",
     ax.bar(x, np.nan_to_num(acc), color=[colours[s] for s in subjects], edgecolor="black",
            linewidth=0.4)
     mean = float(np.nanmean(acc)) if np.isfinite(acc).any() else float("nan")
-    ax.axhline(mean, color="black", linestyle="--", linewidth=1.2, label=f"mean {mean:.1f} %")
-    ax.axhline(chance, color="tab:red", linestyle=":", linewidth=1.2,
-               label=f"chance {chance:.1f} %")
+    ax.axhline(mean, color="black", linestyle="--", linewidth=1.2, label=f"mean {mean:.1f} %",
+               zorder=3)
+    # above the mean: a mean at chance must not hide the line that says so
+    ax.axhline(chance, color="tab:red", linestyle=":", linewidth=1.8,
+               label=f"chance {chance:.1f} %", zorder=4)
     ax.set_xticks(x, names, rotation=90 if len(folds) > 8 else 30,
                   ha="center" if len(folds) > 8 else "right", fontsize=8 if len(folds) > 20 else 9)
     ax.set_ylim(0, 105)
@@ -295,9 +298,11 @@ def _sensor_xy(ax: Axes, n_lines: int, n_collections: int, mask: np.ndarray) -> 
     return xy
 
 
-def _name_top(ax: Axes, names: Sequence[str], xy: np.ndarray, values: np.ndarray, k: int) -> None:
-    """Label the ``k`` channels with the largest accuracy drop beside their sensor dots."""
-    for i in np.argsort(values)[::-1][:k]:
+def _name_top(ax: Axes, names: Sequence[str], xy: np.ndarray, values: np.ndarray,
+              top: Sequence[str]) -> None:
+    """Label the channels ``top`` (the report's ranking) beside their sensor dots."""
+    index = {c: i for i, c in enumerate(names)}
+    for i in (index[c] for c in top if c in index):
         ax.annotate(f"{names[i]} {values[i]:.1f}", xy[i], xytext=(6, -10),
                     textcoords="offset points", fontsize=8, fontweight="bold", zorder=12,
                     bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
@@ -339,12 +344,17 @@ def plot_channel_importance(importance: dict[str, Any]) -> Figure:
                      "linewidth": 0, "markersize": 6},
     )
     xy = _sensor_xy(ax, n_lines, n_collections, region)
+    ranked, noise, n = ranked_channels(importance)
+    top = [normalize_label(c) for c, _ in ranked[:3]]
     if xy is not None:
         _outline_regions(ax, names, xy, pad=0.1 * sphere[3])
-        _name_top(ax, names, xy, values, k=3)
+        _name_top(ax, names, xy, values, top)
     fig.colorbar(im, ax=ax, label="accuracy drop (pp)", shrink=0.8)
+    within = f"±{100 * noise:.1f} pp on {n} windows" if n else "no window count"
+    named = (f"top {len(top)} beyond noise ({within}) named" if top
+             else f"no channel beyond noise ({within}): none ranked")
     ax.set_title("Channel importance: test-accuracy drop when the channel is zeroed\n"
-                 "(white dots: frontal and temporal electrodes; top 3 named, in pp)", fontsize=10)
+                 f"(white dots: frontal and temporal electrodes; {named})", fontsize=10)
     return fig
 
 

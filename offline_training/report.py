@@ -20,6 +20,7 @@ import numpy as np
 
 from models.jsonable import jsonable
 from models.preprocessing import FilterSpec
+from models.wording import count, plural
 from offline_training.figures import FIGURE_FILES, figures_with_data
 
 __all__ = ["PUBLISHED", "canonical_protocol", "protocol_text", "summarise_folds", "write_report"]
@@ -206,7 +207,9 @@ def _header_section(report: dict[str, Any], protocol: str) -> list[str]:
     data = report.get("data") or {}
     channels = data.get("channels") or []
     names = report.get("class_names") or []
-    kind = "sessions" if data.get("format") != "recordings" else "recordings"
+    n_sessions = data.get("n_sessions")
+    kind = plural(n_sessions if isinstance(n_sessions, int) else 2,
+                  "session" if data.get("format") != "recordings" else "recording")
     lines = [
         "# SI-CLEER training report",
         "",
@@ -256,7 +259,8 @@ def _folds_section(folds: Sequence[dict[str, Any]], summary: dict[str, Any],
         "",
         f"**Accuracy ({protocol}): {_pct(summary.get('accuracy_mean'))} ± "
         f"{_pct(summary.get('accuracy_std'))} %"
-        f"** (mean ± std over {n} folds); macro-F1: {_pct(summary.get('macro_f1_mean'))} ± "
+        f"** (mean ± std over {count(n, 'fold')}); "
+        f"macro-F1: {_pct(summary.get('macro_f1_mean'))} ± "
         f"{_pct(summary.get('macro_f1_std'))} %. Chance level (1/{k}): {_pct(1 / k)} %.",
         "",
     ]
@@ -373,28 +377,39 @@ def _confusion_section(summary: dict[str, Any], class_names: Sequence[str]) -> l
 
 
 def _importance_section(importance: dict[str, Any] | None) -> list[str]:
-    """Top-10 channels by occlusion accuracy drop, with their region."""
+    """The channels whose occlusion drop is beyond noise (at most 10, with their region), or
+    a line saying that none is; the same ranking as the figure
+    (:func:`offline_training.evaluate.ranked_channels`)."""
     from models.eeg.labels import normalize_label
     from models.eeg.regions import FRONTAL, TEMPORAL, region_of
+    from offline_training.importance import ranked_channels
 
     if not importance or not importance.get("channels"):
         return []
-    drops = [np.nan if d is None else float(d) for d in importance["accuracy_drop"]]
-    ranked = sorted(((d, c) for c, d in zip(importance["channels"], drops, strict=True)
-                     if math.isfinite(d)), reverse=True)[:10]
+    ranked, noise, n = ranked_channels(importance)
+    head = ["## Channel importance (occlusion)", "",
+            "Mean drop of test accuracy when one channel is zeroed (percentage points)."]
+    if n:
+        rule = (f"Drops within ±{100 * noise:.1f} pp (two standard errors of an accuracy on "
+                f"{count(n, 'test window')}) are noise and are not ranked.")
+    else:
+        rule = "The number of windows is not recorded (an older report): positive drops ranked."
+    if not ranked:
+        return [*head, "", f"**No channel's occlusion changes the test accuracy beyond "
+                f"noise**: no ranking is drawn. {rule}", ""]
     region = dict(zip(map(normalize_label, importance["channels"]),
                       region_of(importance["channels"]), strict=True))
     rows = [[k, c, f"{100.0 * d:.2f}", region[normalize_label(c)].replace("other", "-")]
-            for k, (d, c) in enumerate(ranked, start=1)]
+            for k, (c, d) in enumerate(ranked[:10], start=1)]
     n_region = sum(r[3] != "-" for r in rows)
     n_all = sum(r != "other" for r in region.values())
     return [
-        "## Channel importance (occlusion)", "",
-        "Mean drop of test accuracy when one channel is zeroed (percentage points).", "",
+        *head, rule, "",
         *_table(["rank", "channel", "accuracy drop (pp)", "region"], rows), "",
-        f"{n_region} of the top {len(rows)} channels are frontal or temporal "
-        f"({n_all} of the model's {len(region)} channels are; the regions have "
-        f"{len(FRONTAL) + len(TEMPORAL)} electrodes).", "",
+        f"{n_region} of these {count(len(rows), 'channel')} "
+        f"{plural(n_region, 'is', 'are')} frontal or temporal ({n_all} of the model's "
+        f"{len(region)} channels are; the regions have {len(FRONTAL) + len(TEMPORAL)} "
+        "electrodes).", "",
     ]  # fmt: skip
 
 

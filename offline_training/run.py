@@ -17,18 +17,19 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from models.device import device_name, resolve_device
 from models.io import save_model
 from models.metadata import LossRecipe, ModelMetadata, Preprocessing, Provenance
 from models.preprocessing import Normalisation
+from models.wording import plural
 from offline_training.baseline import CSPLDA
 from offline_training.config import TrainConfig
 from offline_training.data import WindowStore
 from offline_training.dataset import TrainingData, load_data, select_sessions
 from offline_training.evaluate import accuracy, confusion, macro_f1, occlusion_importance
 from offline_training.pretrained import Pretrained
+from offline_training.progress import bar as progress_bar
 from offline_training.protocols import Fold, all_trials, make_folds
 from offline_training.train import fit, predict
 from offline_training.windows import WindowPool, fit_normalisation
@@ -145,14 +146,20 @@ def run_fold(fold: Fold, data: TrainingData, cfg: TrainConfig, device: torch.dev
         entry |= _init_rows(pre, head_kept, fold, data, cfg, device, seed, train_pool, test_pool,
                             norm)
     if cfg.baseline == "csp-lda":
+        log.info("fold %s: CSP + LDA baseline on the same %d training and %d test windows",
+                 fold.name, len(train_pool), len(test_pool))
         entry["baseline"] = baseline_scores(train_pool, test_pool, data.sfreq, n_classes)
     if cfg.occlusion_windows:
         rng = np.random.default_rng(seed)
         pick = np.sort(rng.choice(len(test_pool), min(cfg.occlusion_windows, len(test_pool)),
                                   replace=False))
+        log.info("fold %s: channel importance: zeroing each of %d channels on %d test "
+                 "windows", fold.name, len(data.channels), len(pick))
         drop = occlusion_importance(net, test_pool.take(pick), test_pool.y[pick], norm, device,
                                     desc=f"{fold.name} channel importance")
         entry["channel_importance"] = drop.tolist()
+        entry["occlusion"] = {"windows": len(pick), "accuracy": float(
+            np.mean(probs[pick].argmax(1) == test_pool.y[pick]))}
     entry["seconds"] = time.perf_counter() - t0
     return entry
 
@@ -202,10 +209,17 @@ def baseline_scores(train: WindowPool, test: WindowPool, sfreq: float,
 
 def _channel_importance(folds: list[dict[str, Any]],
                         channels: list[str]) -> dict[str, Any] | None:
-    drops = [f["channel_importance"] for f in folds if f.get("channel_importance")]
-    if not drops:
+    used = [f for f in folds if f.get("channel_importance")]
+    if not used:
         return None
-    return {"channels": list(channels), "accuracy_drop": np.mean(drops, 0).tolist()}
+    out: dict[str, Any] = {"channels": list(channels), "accuracy_drop": np.mean(
+        [f["channel_importance"] for f in used], 0).tolist()}
+    counted = [f["occlusion"] for f in used if f.get("occlusion")]
+    if len(counted) == len(used):  # every fold says on how many windows (see ranked_channels)
+        n = sum(c["windows"] for c in counted)
+        out["n_windows"] = n
+        out["accuracy"] = sum(c["accuracy"] * c["windows"] for c in counted) / max(n, 1)
+    return out
 
 
 def _provenance(data: TrainingData) -> Provenance:
@@ -237,6 +251,8 @@ def export_model(cfg: TrainConfig, data: TrainingData, device: torch.device,
         store = WindowStore(store.labels, store.window, store.stride, cfg.out / "cache",
                             store.chain)
     pool = store.pool([(s, all_trials(s)) for s in data.sessions])
+    log.info("export: training one model on all %d windows of the %d %s, for %s",
+             len(pool), len(data.sessions), plural(len(data.sessions), "session"), cfg.export)
     norm = fit_normalisation(pool)
     pre = data.pretrained
     init = pre.network(data.class_names, device, cfg.seed)[0] if pre is not None else None
@@ -247,7 +263,8 @@ def export_model(cfg: TrainConfig, data: TrainingData, device: torch.device,
         window_samples=data.window, preprocessing=Preprocessing(norm, data.filters),
         class_names=list(data.class_names), provenance=_provenance(data),
         loss=LossRecipe(cfg.loss, cfg.lambda_ce, cfg.alpha, cfg.mask, cfg.balance),
-        protocol=(f"trained on all trials of {len(data.sessions)} session(s); evaluated with "
+        protocol=(f"trained on all trials of {len(data.sessions)} "
+                  f"{plural(len(data.sessions), 'session')}; evaluated with "
                   f"{cfg.protocol}"),
         metrics={k: summary.get(k) for k in ("accuracy_mean", "accuracy_std",
                                              "macro_f1_mean", "n_folds")}
@@ -282,14 +299,15 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     cfg.out.mkdir(parents=True, exist_ok=True)
     data, folds = _plan(cfg)
     (cfg.out / "folds").mkdir(exist_ok=True)
-    log.info("%d session(s), %d fold(s), protocol %s; %d channel(s) at %g Hz; classes %s; "
-             "filters %s; device %s", len(data.sessions), len(folds), cfg.protocol,
-             len(data.channels), data.sfreq, ", ".join(data.class_names),
+    log.info("%d %s, %d %s, protocol %s; %d channels at %g Hz; classes %s; "
+             "filters %s; device %s", len(data.sessions), plural(len(data.sessions), "session"),
+             len(folds), plural(len(folds), "fold"), cfg.protocol, len(data.channels),
+             data.sfreq, ", ".join(data.class_names),
              data.filters.describe() if data.filters is not None else "off",
              device_name(device))
 
     results = []
-    bar = tqdm(folds, desc="folds", unit="fold", dynamic_ncols=True)
+    bar = progress_bar(folds, desc="folds", unit="fold", dynamic_ncols=True)
     for k, fold in enumerate(bar):
         entry = _load_finished(cfg, fold)
         if entry is None and len(folds) > 1:
@@ -326,6 +344,7 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
         "peak_cuda_mb": (torch.cuda.max_memory_allocated() / 2**20
                          if device.type == "cuda" else None),
     }
+    log.info("writing the report and its figures to %s", cfg.out)
     write_report(report, cfg.out)
     make_figures(report, cfg.out)
     return report

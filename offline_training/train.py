@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from models.config import ModelConfig
 from models.crops import overlap_parts, plan_crops, take_crops
@@ -30,6 +29,7 @@ from models.network import SICLEER, network_input
 from models.preprocessing import Normalisation
 from offline_training.balance import GradientBalance
 from offline_training.config import TrainConfig
+from offline_training.progress import bar as progress_bar
 from offline_training.windows import WindowPool
 
 __all__ = ["EpochCallback", "History", "contrastive_step", "fit", "predict", "step_budget"]
@@ -155,7 +155,7 @@ def _train_phase(net: SICLEER, pool: WindowPool, norm: Normalisation, cfg: Train
     best: tuple[tuple[float, float], dict | None, int] = ((-1.0, 0.0), None, step_offset)
     stale = 0
     seen = step = epoch = 0
-    bar = tqdm(total=budget, desc=desc, leave=False, unit="step", dynamic_ncols=True)
+    bar = progress_bar(total=budget, desc=desc, leave=False, unit="step", dynamic_ncols=True)
     while step < budget:
         net.train()
         if mode == "head":

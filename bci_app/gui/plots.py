@@ -277,8 +277,10 @@ class TrajectoryPanel(pg.GraphicsLayoutWidget):
         self.plot = self.addPlot(row=1, col=0)
         _style_plot(self.plot, left="probability (smoothed)")
         self.plot.setYRange(0, 1, padding=0.02)
-        self.chance_line = pg.InfiniteLine(0.5, angle=0,
-                                           pen=pg.mkPen("#5a626d", style=QtCore.Qt.DashLine))
+        self.chance_line = pg.InfiniteLine(
+            0.5, angle=0, pen=pg.mkPen("#5a626d", style=QtCore.Qt.DashLine),
+            label="chance 1/2", labelOpts={"position": 0.02, "color": "#8b949e",
+                                            "anchors": [(0, 1), (0, 1)]})
         self.plot.addItem(self.chance_line)
         self.ribbons = self.addPlot(row=2, col=0)
         _style_plot(self.ribbons, bottom="time before now (s)")
@@ -333,6 +335,7 @@ class TrajectoryPanel(pg.GraphicsLayoutWidget):
             for name, color in self.legend
         ]
         self.chance_line.setValue(1 / len(names))
+        self.chance_line.label.setFormat(f"chance 1/{len(names)}")
         for row, curves in zip((1, 0), self._ribbon_curves, strict=True):
             for c in curves:
                 self.ribbons.removeItem(c)

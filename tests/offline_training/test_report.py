@@ -203,3 +203,75 @@ def test_report_prints_the_baseline_beside_si_cleer(tmp_path: Path) -> None:
     del report["folds"][1]["baseline"]  # not every fold has one: no baseline column or mean
     report["summary"] = summarise_folds(report["folds"])
     assert "baseline" not in report["summary"]
+
+
+# --------------------------------------------------------------------- channel importance
+
+
+def test_noise_level_of_an_occlusion_drop() -> None:
+    from offline_training.importance import importance_noise
+
+    assert importance_noise(0.5, 256) == pytest.approx(2 * math.sqrt(0.25 / 256))  # 6.25 pp
+    assert importance_noise(1.0, 256) == pytest.approx(2 / 256)  # floor: not zero
+    assert importance_noise(0.5, 1024) < importance_noise(0.5, 256)  # more windows, less noise
+
+
+def _importance_report(drops: np.ndarray, n_windows: int | None, accuracy: float = 0.5) -> dict:
+    report = _fake_report()
+    report["channel_importance"] = {"channels": list(SEED_CHANNELS),
+                                    "accuracy_drop": drops.tolist()}
+    if n_windows is not None:
+        report["channel_importance"] |= {"n_windows": n_windows, "accuracy": accuracy}
+    return report
+
+
+def _section(md: str) -> str:
+    return md.split("## Channel importance (occlusion)")[1].split("\n## ")[0]
+
+
+def test_drops_within_noise_are_not_ranked(tmp_path: Path) -> None:
+    """All drops 0 (or within two standard errors): the report says so and ranks nothing,
+    the figure names nobody, and no claim about frontal or temporal channels is made."""
+    from offline_training.figures import plot_channel_importance
+
+    for drops in (np.zeros(62), np.random.default_rng(1).uniform(-0.03, 0.03, 62)):
+        report = _importance_report(drops, n_windows=256)
+        write_report(report, tmp_path)
+        section = _section((tmp_path / "report.md").read_text())
+        assert "No channel's occlusion changes the test accuracy beyond noise" in section
+        assert "±6.2 pp" in section and "256 test windows" in section
+        assert "| rank |" not in section and "frontal or temporal" not in section
+        fig = plot_channel_importance(report["channel_importance"])
+        ax = fig.axes[0]
+        assert "none ranked" in ax.get_title()
+        assert not [t for t in ax.texts if t.get_text().split(" ")[0] in SEED_CHANNELS]
+
+
+def test_the_table_and_the_figure_rank_the_same_channels(tmp_path: Path) -> None:
+    from offline_training.figures import plot_channel_importance
+
+    drops = np.zeros(62)
+    for name, drop in (("T7", 0.20), ("FP1", 0.12), ("F8", 0.09), ("O1", 0.08), ("CZ", 0.03)):
+        drops[SEED_CHANNELS.index(name)] = drop  # CZ: within the 6.25 pp noise
+    report = _importance_report(drops, n_windows=256)
+    write_report(report, tmp_path)
+    section = _section((tmp_path / "report.md").read_text())
+    rows = [ln.split("|")[2].strip() for ln in section.splitlines()
+            if ln.startswith("|") and ln.split("|")[1].strip().isdigit()]
+    assert rows == ["T7", "FP1", "F8", "O1"]  # CZ is noise
+    assert "3 of these 4 channels are frontal or temporal" in section
+    fig = plot_channel_importance(report["channel_importance"])
+    named = [t.get_text().split(" ")[0] for t in fig.axes[0].texts
+             if t.get_text().split(" ")[0] in SEED_CHANNELS]
+    assert named == ["T7", "FP1", "F8"]  # the table's top 3, in its order
+
+
+def test_counts_take_their_plural(tmp_path: Path) -> None:
+    report = _fake_report()
+    report["folds"] = report["folds"][:1]
+    report["summary"] = summarise_folds(report["folds"])
+    report["data"]["n_sessions"] = 1
+    write_report(report, tmp_path)
+    md = (tmp_path / "report.md").read_text()
+    assert "1 session," in md and "1 sessions" not in md
+    assert "over 1 fold)" in md and "1 folds" not in md

@@ -252,3 +252,36 @@ def test_end_to_end_train_beats_chance(small_seed: Path, tmp_path: Path) -> None
     for name in ("report.md", "fold_accuracy.png", "confusion.png", "training_curves.png",
                  "channel_importance.png"):
         assert (out / name).stat().st_size > 1000, name
+
+
+def test_every_phase_is_announced_and_quiet_silences_them(
+        seed_folder: Path, tmp_path: Path, capfd: pytest.CaptureFixture,
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the steps come the baseline, the channel occlusion, the export and the report:
+    each says what it does (a line or a bar); ``-q`` prints none of it, only errors. ~10 s."""
+    import logging
+
+    from offline_training.cli import main
+
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)  # -q sets it: undone after the test
+    root_level = logging.getLogger().level
+    monkeypatch.setattr(logging.getLogger(), "level", root_level)  # -q sets WARNING
+
+    args = ["--data", str(seed_folder), "--protocol", "subject-dependent", "--epochs", "1",
+            "--min-steps", "2", "--occlusion-windows", "16", "--window-seconds", "1",  # 12 test
+            "--stride-seconds", "1"]
+    assert main([*args, "--out", str(tmp_path / "a"), "--export",
+                 str(tmp_path / "a.safetensors")]) == 0
+    out, err = capfd.readouterr()
+    said = "\n".join(r.getMessage() for r in caplog.records)
+    for phase in ("CSP + LDA baseline on the same", "channel importance: zeroing each of 62 "
+                  "channels on 12 test windows", "export: training one model on all",
+                  "writing the report and its figures"):
+        assert phase in said, (phase, said)
+    assert "channel importance" in err and "step" in err  # the bars
+    assert "over 1 fold" in out and "fold(s)" not in out
+    caplog.clear()
+    assert main([*args, "--out", str(tmp_path / "b"), "-q"]) == 0
+    out, err = capfd.readouterr()
+    assert out == "" and err == "", (out, err)
+    assert not [r for r in caplog.records if r.levelno < logging.WARNING]

@@ -525,6 +525,7 @@ def test_window_follows_the_models_classes_and_channels(qtbot: Any, kind: str) -
     assert len(set(colors)) == k
     assert [c.opts["pen"].color().name() for c in traj.curves] == colors
     assert traj.chance_line.value() == pytest.approx(1 / k)
+    assert traj.chance_line.label.format == f"chance 1/{k}"  # the line says what it is
     assert all(len(row) == k for row in traj._ribbon_curves)
     for c in traj.curves:
         y = c.getData()[1]
