@@ -35,6 +35,8 @@ from models.exit_codes import (
 from models.preprocessing import FilterSpec
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from bci_app.engine.engine import Engine
     from bci_app.engine.state import WindowResult
 
@@ -371,6 +373,7 @@ def _start(args: argparse.Namespace, config: EngineConfig) -> int:
                   file=sys.stderr)
             headless = True
     logging.getLogger("bci_app").info("starting: model %s", config.model)
+    listing = _list_streams_meanwhile() if headless else None
     from bci_app.engine.engine import Engine, use_one_inference_thread
     from models.metadata import ModelFileError
 
@@ -392,7 +395,7 @@ def _start(args: argparse.Namespace, config: EngineConfig) -> int:
         return ExitCode.USAGE
     if headless:
         try:
-            engine = Engine(config)  # loads the model: a bad file is refused here
+            engine = Engine(config, listing=listing)  # loads the model: a bad file is refused
         except ModelFileError as exc:
             print(f"bci-app: error: {exc}", file=sys.stderr)
             return ExitCode.BAD_INPUT
@@ -409,6 +412,19 @@ def _start(args: argparse.Namespace, config: EngineConfig) -> int:
     warm_up_tracing()  # before the window exists: TorchScript's set-up would freeze it
     return run_gui(config, screenshot=args.screenshot, duration=args.duration,
                    calibration=calibration)
+
+
+def _list_streams_meanwhile() -> Future:
+    """Start listing the LSL streams in a thread (1 s, in liblsl, without the GIL) while
+    torch and the model load; the engine's first look for its stream takes the result."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bci_app.lsl.streams import list_streams
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lsl-listing")
+    future = pool.submit(list_streams, 1.0)
+    pool.shutdown(wait=False)
+    return future
 
 
 def _display_available() -> bool:

@@ -4,8 +4,6 @@ it under a standard protocol."""
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -174,14 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     from models.exit_codes import ExitCode, Interrupted, on_stop_signals, raise_interrupted
 
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
-                        format="%(levelname)s %(message)s")
-    logging.getLogger().setLevel(logging.WARNING if args.quiet else logging.INFO)  # configured
-    quiet = vars(args).pop("quiet")
-    if quiet:  # no progress bars either, in this process and in the fold processes it spawns
-        from offline_training.progress import QUIET_ENV
+    from offline_training.progress import set_quiet
 
-        os.environ[QUIET_ENV] = "1"
+    quiet = vars(args).pop("quiet")
+    set_quiet(quiet)  # no phase lines and no bars, here and in the fold processes, with -q
     try:
         cfg = TrainConfig(**vars(args))
     except ValueError as exc:

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from offline_training.progress import bar as progress_bar
 from offline_training.seed import (
     MAT_HEADER_BYTES,
     SEED_SFREQ,
@@ -99,10 +100,17 @@ class SessionStore:
         """Windows of one session."""
         raise NotImplementedError
 
-    def pool(self, selection: list[tuple[Any, tuple[int, ...]]]) -> WindowPool:
-        """Windows of the selected trials (1-based numbers) of the selected sessions."""
+    def pool(self, selection: list[tuple[Any, tuple[int, ...]]],
+             desc: str | None = None) -> WindowPool:
+        """Windows of the selected trials (1-based numbers) of the selected sessions.
+
+        ``desc``: a progress bar over the sessions, so named (reading, filtering and caching a
+        session the first time can take seconds); None: no bar.
+        """
         parts = []
-        for session, trials in selection:
+        sessions = progress_bar(selection, desc=desc, unit="session", leave=False,
+                                disable=desc is None)
+        for session, trials in sessions:
             sw = self.get(session)
             parts.append((sw, np.isin(sw.trial, trials)))
         return WindowPool(parts)

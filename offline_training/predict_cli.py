@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -75,15 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     from models.exit_codes import ExitCode
 
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
-                        format="%(levelname)s %(message)s")
-    if args.quiet:
-        os.environ["TQDM_DISABLE"] = "1"
+    from offline_training.progress import bar as progress_bar
+    from offline_training.progress import set_quiet
+
+    set_quiet(args.quiet)  # no bar and no INFO lines with -q
     if not args.hop > 0:
         print(f"sicleer-predict: error: --hop must be > 0 s, got {args.hop}", file=sys.stderr)
         return ExitCode.USAGE
-    from tqdm import tqdm
-
     from bci_app.signal.channel_map import ChannelMappingError
     from models import load_model
     from models.device import resolve_device
@@ -114,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             total = len(rows)
         else:
             rows, t0, total = [], 0.0, None
-        with tqdm(total=total, unit=" windows", desc="scoring", leave=False) as bar:
+        with progress_bar(total=total, unit=" windows", desc="scoring", leave=False) as bar:
             if args.align_to is not None:
                 scores = score_session(rec, model, rows, t0, str(args.align_to), bar.update)
             else:
@@ -137,10 +134,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _summarise(scores: Scores, recording: str, args: argparse.Namespace) -> None:
     """Print what was scored, agreement with the live log, accuracy against the labels."""
+    from models.wording import count
+
     n = len(scores)
     refused = sum(bool(x) for x in scores.notes)
-    how = (f"the {n} windows of {args.align_to.name}" if args.align_to is not None
-           else f"{n} windows, hop {args.hop:g} s")
+    how = (f"the {count(n, 'window')} of {args.align_to.name}" if args.align_to is not None
+           else f"{count(n, 'window')}, hop {args.hop:g} s")
     print(f"scored {how} of {recording}; {refused} not predicted (see the note column)")
     diff = scores.max_difference()
     if diff is not None:
@@ -148,10 +147,10 @@ def _summarise(scores: Scores, recording: str, args: argparse.Namespace) -> None
     acc = scores.accuracy()
     if acc is not None:
         k = len(scores.class_names)
-        print(f"agreement with the recording's labels: {100 * acc[0]:.1f} % of {acc[1]} "
-              f"windows inside labelled trials (chance 1/{k} = {100 / k:.1f} %; windows "
-              "overlap and come from one recording: a test accuracy only if the model never "
-              "saw it)")
+        print(f"agreement with the recording's labels: {100 * acc[0]:.1f} % of "
+              f"{count(acc[1], 'window')} inside labelled trials (chance 1/{k} = "
+              f"{100 / k:.1f} %; windows overlap and come from one recording: a test "
+              "accuracy only if the model never saw it)")
     print(f"predictions: {args.out}")
 
 

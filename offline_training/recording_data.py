@@ -41,9 +41,11 @@ from bci_app.signal.channel_map import ChannelMap, ChannelMappingError, build_ch
 from models.eeg.labels import normalize_label
 from models.eeg.markers import TRIAL_MARKER
 from models.metadata import BOUNDS
+from models.wording import count, plural
 from offline_training.config import TrainConfig
 from offline_training.data import SessionStore
 from offline_training.pretrained import Pretrained
+from offline_training.progress import bar as progress_bar
 from offline_training.recordings import Recording, RecordingError, parse_label_map, read_recording
 from offline_training.signal_chain import SignalChain
 from offline_training.windows import SessionWindows, window_starts
@@ -223,8 +225,10 @@ def _read(cfg: TrainConfig, path: Path) -> Recording:
                 f"annotations are trials of which class (e.g. --labels \"T1=fists,T2=feet\"); "
                 f"the file's descriptions are: {', '.join(map(repr, rec.descriptions[:30]))}")
         if len(own) < len(rec.trials):
-            rec.notes.append(f"{len(rec.trials) - len(own)} annotated span(s) that are not "
-                             "'trial N' markers are ignored (give --labels to use them)")
+            n = len(rec.trials) - len(own)
+            rec.notes.append(f"{count(n, 'annotated span')} without a 'trial N' marker "
+                             f"{plural(n, 'is', 'are')} ignored (give --labels to use "
+                             f"{plural(n, 'it', 'them')})")
         rec.trials = own
     return rec
 
@@ -270,8 +274,8 @@ def _montage(recordings: list[Recording], notes: list[str]) -> tuple[list[str], 
     for rec in recordings:
         left = [c for c in rec.ch_names if normalize_label(c) not in seen]
         if left:
-            notes.append(f"{rec.path}: channel(s) not in every recording left out: "
-                         f"{', '.join(left)}")
+            notes.append(f"{rec.path}: {plural(len(left), 'channel')} not in every "
+                         f"recording left out: {', '.join(left)}")
     rows = []
     for rec in recordings:
         index: dict[str, int] = {}
@@ -296,7 +300,8 @@ def _keys(recordings: list[Recording]) -> list[str]:
 def _prepare(cfg: TrainConfig, paths: list[Path], folder: Path) -> RecordingPlan:
     """Read, check, resample, filter and cut every recording; write the windows to
     ``folder``."""
-    recordings = [_read(cfg, p) for p in paths]
+    recordings = [_read(cfg, p) for p in progress_bar(paths, desc="reading recordings",
+                                                      unit="file", leave=False)]
     notes = [f"{r.path}: {n}" for r in recordings for n in r.notes]
     classes = _classes(cfg, recordings)
     if cfg.init is not None:
@@ -318,7 +323,10 @@ def _prepare(cfg: TrainConfig, paths: list[Path], folder: Path) -> RecordingPlan
     plan = RecordingPlan([], channels, sfreq, window, stride, classes, chain.to_dict(),
                          label_map=dict(parse_label_map(cfg.labels).entries) if cfg.labels
                          else {}, notes=notes)
-    for rec, key, model_input in zip(recordings, _keys(recordings), inputs, strict=True):
+    steps = progress_bar(zip(recordings, _keys(recordings), inputs, strict=True),
+                         total=len(recordings), desc="filtering and cutting", unit="file",
+                         leave=False)
+    for rec, key, model_input in steps:
         done = chain.apply(model_input(rec), rec.sfreq)
         sw, kept = _cut(rec, done, chain, classes, window, stride, plan.notes)
         for suffix, arr in ((".x.npy", sw.x), (".y.npy", sw.y), (".trial.npy", sw.trial)):
@@ -361,11 +369,13 @@ def _cut(rec: Recording, done: Any, chain: SignalChain, classes: list[str], wind
                      "description": trial.description, "windows": int(starts.size)})
     warm = done.start / fs
     if clipped:
-        notes.append(f"{rec.path}: {clipped} trial(s) start inside the first {warm:.2f} s (the "
-                     "signal chain's warm-up) and lose their first part")
+        notes.append(f"{rec.path}: {count(clipped, 'trial')} {plural(clipped, 'starts', 'start')}"
+                     f" inside the first {warm:.2f} s (the signal chain's warm-up) and "
+                     f"{plural(clipped, 'loses its', 'lose their')} first part")
     if short:
-        notes.append(f"{rec.path}: {len(short)} trial(s) shorter than one window "
-                     f"({window / fs:g} s) after the warm-up are skipped: {'; '.join(short)}")
+        notes.append(f"{rec.path}: {count(len(short), 'trial')} shorter than one window "
+                     f"({window / fs:g} s) after the warm-up {plural(len(short), 'is', 'are')} "
+                     f"skipped: {'; '.join(short)}")
     if not kept:
         raise RecordingError(f"{rec.path}: every trial is shorter than one window "
                              f"({window / fs:g} s = {window} samples at {fs:g} Hz) after the "

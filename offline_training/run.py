@@ -22,7 +22,7 @@ from models.device import device_name, resolve_device
 from models.io import save_model
 from models.metadata import LossRecipe, ModelMetadata, Preprocessing, Provenance
 from models.preprocessing import Normalisation
-from models.wording import plural
+from models.wording import count
 from offline_training.baseline import CSPLDA
 from offline_training.config import TrainConfig
 from offline_training.data import WindowStore
@@ -30,6 +30,7 @@ from offline_training.dataset import TrainingData, load_data, select_sessions
 from offline_training.evaluate import accuracy, confusion, macro_f1, occlusion_importance
 from offline_training.pretrained import Pretrained
 from offline_training.progress import bar as progress_bar
+from offline_training.progress import follow_parent_logging, worker_log_level
 from offline_training.protocols import Fold, all_trials, make_folds
 from offline_training.train import fit, predict
 from offline_training.windows import WindowPool, fit_normalisation
@@ -40,8 +41,10 @@ __all__ = ["baseline_scores", "export_model", "peak_rss_mb", "run", "run_fold",
 log = logging.getLogger("sicleer.train")
 
 
-def _fold_worker(cfg: TrainConfig, index: int) -> None:
-    """Child-process body: train and evaluate fold ``index`` and write its result file."""
+def _fold_worker(cfg: TrainConfig, index: int, log_level: int | None = None) -> None:
+    """Child-process body: train and evaluate fold ``index`` and write its result file,
+    saying what it does as the parent would (``log_level``: :func:`worker_log_level`)."""
+    follow_parent_logging(log_level)
     device = resolve_device(cfg.device)
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)
@@ -58,7 +61,8 @@ def run_fold_isolated(cfg: TrainConfig, index: int, fold: Fold) -> dict[str, Any
     3-GB bound cannot afford.
     """
     ctx = multiprocessing.get_context("spawn")
-    proc = ctx.Process(target=_fold_worker, args=(cfg, index), name=f"fold-{fold.name}")
+    proc = ctx.Process(target=_fold_worker, args=(cfg, index, worker_log_level()),
+                       name=f"fold-{fold.name}")
     proc.start()
     try:
         proc.join()
@@ -117,11 +121,17 @@ def run_fold(fold: Fold, data: TrainingData, cfg: TrainConfig, device: torch.dev
     """Train and evaluate one fold; returns its report entry."""
     t0 = time.perf_counter()
     n_classes = len(data.class_names)
-    train_pool = data.store.pool(fold.train)
-    test_pool = data.store.pool(fold.test)
+    unit = "recording" if data.kind == "recordings" else "session"
+    n_sessions = len({id(s) for s, _ in [*fold.train, *fold.test]})
+    log.info("fold %s: reading the windows of %s%s", fold.name, count(n_sessions, unit),
+             " (cut and cached once, then memory-mapped)" if data.kind == "seed"
+             and getattr(data.store, "cache_dir", None) is not None else "")
+    train_pool = data.store.pool(fold.train, desc=f"{fold.name} data")
+    test_pool = data.store.pool(fold.test, desc=f"{fold.name} data")
     if len(train_pool) == 0 or len(test_pool) == 0:
         raise ValueError(f"fold {fold.name}: empty split ({len(train_pool)} train, "
-                         f"{len(test_pool)} test windows); are the trials shorter than a window?")
+                         f"{count(len(test_pool), 'test window')}); are the trials shorter "
+                         "than a window?")
     norm = fit_normalisation(train_pool)
     pre = data.pretrained
     init, head_kept = (pre.network(data.class_names, device, seed) if pre is not None
@@ -129,6 +139,7 @@ def run_fold(fold: Fold, data: TrainingData, cfg: TrainConfig, device: torch.dev
     net, history, seen = fit(train_pool, norm, cfg, device, seed, desc=fold.name,
                              n_classes=n_classes, init=init)
     train_seconds = time.perf_counter() - t0
+    log.info("fold %s: evaluating on %s", fold.name, count(len(test_pool), "test window"))
     probs = predict(net, test_pool, norm, device)
     cm = confusion(test_pool.y, probs.argmax(1), n_classes)
     entry: dict[str, Any] = {
@@ -146,15 +157,15 @@ def run_fold(fold: Fold, data: TrainingData, cfg: TrainConfig, device: torch.dev
         entry |= _init_rows(pre, head_kept, fold, data, cfg, device, seed, train_pool, test_pool,
                             norm)
     if cfg.baseline == "csp-lda":
-        log.info("fold %s: CSP + LDA baseline on the same %d training and %d test windows",
-                 fold.name, len(train_pool), len(test_pool))
+        log.info("fold %s: CSP + LDA baseline on the same %s and %s", fold.name,
+                 count(len(train_pool), "training window"), count(len(test_pool), "test window"))
         entry["baseline"] = baseline_scores(train_pool, test_pool, data.sfreq, n_classes)
     if cfg.occlusion_windows:
         rng = np.random.default_rng(seed)
         pick = np.sort(rng.choice(len(test_pool), min(cfg.occlusion_windows, len(test_pool)),
                                   replace=False))
-        log.info("fold %s: channel importance: zeroing each of %d channels on %d test "
-                 "windows", fold.name, len(data.channels), len(pick))
+        log.info("fold %s: channel importance: zeroing each of %s on %s...", fold.name,
+                 count(len(data.channels), "channel"), count(len(pick), "test window"))
         drop = occlusion_importance(net, test_pool.take(pick), test_pool.y[pick], norm, device,
                                     desc=f"{fold.name} channel importance")
         entry["channel_importance"] = drop.tolist()
@@ -179,6 +190,8 @@ def _init_rows(pre: Pretrained, head_kept: bool, fold: Fold, data: TrainingData,
                                     "head_kept": head_kept,
                                     "frozen_encoder": cfg.freeze_encoder}}
     if pre.same_classes(data.class_names):
+        log.info("fold %s: scoring %s as it is on %s", fold.name, pre.path.name,
+                 count(len(test_pool), "test window"))
         net, own_norm = pre.as_is(device)
         out["pretrained"] = _scores(test_pool, predict(net, test_pool, own_norm, device),
                                     n_classes)
@@ -186,6 +199,7 @@ def _init_rows(pre: Pretrained, head_kept: bool, fold: Fold, data: TrainingData,
         out["pretrained"] = {"skipped": f"its classes ({', '.join(pre.class_names)}) are not "
                                         f"the data's ({', '.join(data.class_names)})"}
     if cfg.scratch:
+        log.info("fold %s: training from scratch too, for the comparison", fold.name)
         plain = dataclasses.replace(cfg, init=None, freeze_encoder=False)
         net, _, _ = fit(train_pool, norm, plain, device, seed, desc=f"{fold.name} scratch",
                         n_classes=n_classes)
@@ -250,9 +264,11 @@ def export_model(cfg: TrainConfig, data: TrainingData, device: torch.device,
             and store.cache_dir is None):  # never all SEED sessions in memory at once
         store = WindowStore(store.labels, store.window, store.stride, cfg.out / "cache",
                             store.chain)
-    pool = store.pool([(s, all_trials(s)) for s in data.sessions])
-    log.info("export: training one model on all %d windows of the %d %s, for %s",
-             len(pool), len(data.sessions), plural(len(data.sessions), "session"), cfg.export)
+    pool = store.pool([(s, all_trials(s)) for s in data.sessions], desc="export data")
+    log.info("export: training one model on all %s of the %s, for %s",
+             count(len(pool), "window"),
+             count(len(data.sessions), "recording" if data.kind == "recordings" else "session"),
+             cfg.export)
     norm = fit_normalisation(pool)
     pre = data.pretrained
     init = pre.network(data.class_names, device, cfg.seed)[0] if pre is not None else None
@@ -263,9 +279,8 @@ def export_model(cfg: TrainConfig, data: TrainingData, device: torch.device,
         window_samples=data.window, preprocessing=Preprocessing(norm, data.filters),
         class_names=list(data.class_names), provenance=_provenance(data),
         loss=LossRecipe(cfg.loss, cfg.lambda_ce, cfg.alpha, cfg.mask, cfg.balance),
-        protocol=(f"trained on all trials of {len(data.sessions)} "
-                  f"{plural(len(data.sessions), 'session')}; evaluated with "
-                  f"{cfg.protocol}"),
+        protocol=(f"trained on all trials of {count(len(data.sessions), 'session')}; "
+                  f"evaluated with {cfg.protocol}"),
         metrics={k: summary.get(k) for k in ("accuracy_mean", "accuracy_std",
                                              "macro_f1_mean", "n_folds")}
         | {"final_train_accuracy": history.train_accuracy[-1] if history.train_accuracy
@@ -299,9 +314,9 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     cfg.out.mkdir(parents=True, exist_ok=True)
     data, folds = _plan(cfg)
     (cfg.out / "folds").mkdir(exist_ok=True)
-    log.info("%d %s, %d %s, protocol %s; %d channels at %g Hz; classes %s; "
-             "filters %s; device %s", len(data.sessions), plural(len(data.sessions), "session"),
-             len(folds), plural(len(folds), "fold"), cfg.protocol, len(data.channels),
+    log.info("%s, %s, protocol %s; %s at %g Hz; classes %s; filters %s; device %s",
+             count(len(data.sessions), "recording" if data.kind == "recordings" else "session"),
+             count(len(folds), "fold"), cfg.protocol, count(len(data.channels), "channel"),
              data.sfreq, ", ".join(data.class_names),
              data.filters.describe() if data.filters is not None else "off",
              device_name(device))

@@ -23,6 +23,7 @@ import numpy as np
 import scipy.io
 
 from models.eeg.seed_layout import SEED_CHANNELS, SEED_CLASS_NAMES, SEED_SFREQ
+from models.wording import plural
 
 __all__ = [
     "CLASS_NAMES",
@@ -328,10 +329,11 @@ def _check_numbers(path: Path, available: dict[int, str]) -> None:
     layout = (f"a SEED session holds trials 1-{N_TRIALS}, keys '<prefix>_eeg1' .. "
               f"'<prefix>_eeg{N_TRIALS}', one per label in {LABEL_FILENAME}")
     if missing:
-        raise SeedFormatError(f"{path}: trial(s) {missing} missing ({layout}); trial keys present: "
+        raise SeedFormatError(f"{path}: {plural(len(missing), 'trial')} {missing} missing "
+                              f"({layout}); trial keys present: "
                               f"{[available[n] for n in sorted(available)]}")
     if extra:
-        raise SeedFormatError(f"{path}: unexpected trial(s) {extra} (keys "
+        raise SeedFormatError(f"{path}: unexpected {plural(len(extra), 'trial')} {extra} (keys "
                               f"{[available[n] for n in extra]}; {layout})")
 
 
@@ -424,7 +426,8 @@ def read_trials(
     missing = [n for n in numbers if n not in available]
     if missing:
         raise SeedFormatError(
-            f"{path}: trial(s) {missing} not found; trials present: {sorted(available)}"
+            f"{path}: {plural(len(missing), 'trial')} {missing} not found; trials present: "
+            f"{sorted(available)}"
         )
     out: list[np.ndarray] = []
     for number in numbers:  # one key at a time keeps peak memory to one float64 trial

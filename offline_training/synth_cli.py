@@ -7,9 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-from tqdm import tqdm
-
 from models.exit_codes import ExitCode, Interrupted, on_stop_signals, raise_interrupted
+from models.wording import count
+from offline_training.progress import bar as progress_bar
 from offline_training.seed import TRIAL_SECONDS, parse_numbers
 from offline_training.synth import generate_seed_folder
 
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.USAGE
     n_files = len(args.subjects) * args.sessions + 2
     start = time.perf_counter()
-    with tqdm(total=n_files, unit="file", desc="sicleer-synth") as bar:
+    with progress_bar(total=n_files, unit="file", desc="sicleer-synth") as bar:
 
         def advance(path: Path) -> None:
             bar.set_postfix_str(path.name)
@@ -125,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     size = sum(p.stat().st_size for p in written) / 1e6
     n_sessions = len(written) - 2
     print(
-        f"wrote {n_sessions} synthetic session file(s), label.mat and readme.txt to {folder} "
+        f"wrote {count(n_sessions, 'synthetic session file')}, label.mat and readme.txt to "
+        f"{folder} "
         f"({size:.1f} MB, {time.perf_counter() - start:.1f} s, seed {args.seed})"
     )
     print(f"use it as a SEED folder: {args.outdir}")

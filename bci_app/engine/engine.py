@@ -27,6 +27,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,9 @@ class Engine:
         config: the session's options.
         model: an already loaded model (else ``config.model`` is loaded; a bad file raises
             :class:`models.ModelFileError` here, before anything starts).
+        listing: a network listing already under way (``bci-app`` starts one while torch and
+            the model load): the first look for the stream takes its result instead of
+            listing again (~1 s of start-up saved).
 
     Raises:
         ValueError: the filter chain cannot be built at the model's rate (edges in the wrong
@@ -149,8 +153,10 @@ class Engine:
             for the command line's exit code.
     """
 
-    def __init__(self, config: EngineConfig, model: LoadedModel | None = None) -> None:
+    def __init__(self, config: EngineConfig, model: LoadedModel | None = None, *,
+                 listing: Future[list[StreamDescription]] | None = None) -> None:
         self.config = config
+        self._listing = listing
         self.device = model.device if model is not None else resolve_device(config.device)
         self.model = model if model is not None else load_model(config.model, self.device)
         self.meta = self.model.meta
@@ -477,7 +483,8 @@ class Engine:
         deadline = time.monotonic() + cfg.resolve_timeout
         while not self._stop.is_set():
             # >= 1 s: on a loopback-only host, peers beyond the newest answer after ~0.5 s
-            streams = list_streams(timeout=1.0)
+            listing, self._listing = self._listing, None
+            streams = listing.result() if listing is not None else list_streams(timeout=1.0)
             try:
                 desc = select_stream(streams, cfg.stream, cfg.stream_type, cfg.source_id)
                 check_eeg_stream(desc)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models.wording import count, plural
 from offline_training.recordings.base import (
     MNE_SUFFIXES,
     RECORDING_SUFFIXES,
@@ -140,11 +141,12 @@ def _check_finite(path: Path, signals: Signals) -> None:
     bad_rows = np.flatnonzero(~finite.all(axis=1))
     row = int(bad_rows[0])
     first = int(np.flatnonzero(~finite[row])[0])
-    count = int((~finite).sum())
+    n_bad = int((~finite).sum())
     names = ", ".join(signals.ch_names[i] for i in bad_rows[:5])
     more = f" and {len(bad_rows) - 5} more" if len(bad_rows) > 5 else ""
     raise RecordingError(
-        f"{path}: {count} non-finite sample(s) (NaN or infinity) in channel(s) {names}{more}; "
+        f"{path}: {count(n_bad, 'non-finite sample')} (NaN or infinity) in "
+        f"{plural(len(bad_rows), 'channel')} {names}{more}; "
         f"the first in {signals.ch_names[row]} at sample {first} "
         f"({first / signals.sfreq:.3f} s)")
 

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from models.eeg.markers import TRIAL_MARKER
+from models.wording import count, plural
 from offline_training.recordings.base import Event, RecordingError, Trial
 from offline_training.recordings.labels import LabelMap
 
@@ -146,10 +147,11 @@ def build_trials(events: Sequence[Event], labels: LabelMap | None, *, sfreq: flo
         start, end = max(start, 0.0), min(end, data_seconds)
         trials.append(Trial(start, end - start, label, cand.description))
     if outside:
-        notes.append(f"{outside} trial(s) lie outside the data ({data_seconds:.3f} s) and are "
-                     "left out")
+        notes.append(f"{count(outside, 'trial')} {plural(outside, 'lies', 'lie')} outside the "
+                     f"data ({data_seconds:.3f} s) and {plural(outside, 'is', 'are')} left out")
     if clipped:
-        notes.append(f"{clipped} trial(s) reach past the data and are clipped to it")
+        notes.append(f"{count(clipped, 'trial')} {plural(clipped, 'reaches', 'reach')} past the "
+                     f"data and {plural(clipped, 'is', 'are')} clipped to it")
     _check(trials, labels, distinct_descriptions(ordered), source)
     return trials, notes
 

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from models.eeg.markers import EEG_TYPE, MARKER_TYPE, STRING_DTYPE, TRIAL_MARKER, marker_name
+from models.wording import count
 from offline_training.recordings.base import Event, RecordingError, Signals
 
 __all__ = ["RATE_TOLERANCE", "UNIT_SCALES", "read_xdf", "unit_scale"]
@@ -149,8 +150,8 @@ def _eeg_data(eeg: dict, path: Path,
             f"{RATE_TOLERANCE:.0%}): samples were lost or the nominal rate is wrong")
     segments = info.get("segments") or []
     if len(segments) > 1:
-        notes.append(f"EEG stream {_name(eeg)!r} has {len(segments) - 1} break(s) in its time "
-                     "stamps; markers are placed by the samples' own time stamps")
+        notes.append(f"EEG stream {_name(eeg)!r} has {count(len(segments) - 1, 'break')} in its "
+                     "time stamps; markers are placed by the samples' own time stamps")
     names, types, units = _channels(eeg, series.shape[1], notes)
     keep = [i for i, kind in enumerate(types) if kind in ("", EEG_TYPE.lower())]
     if not keep:
