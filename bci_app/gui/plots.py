@@ -363,19 +363,30 @@ class TrajectoryPanel(pg.GraphicsLayoutWidget):
             ys = np.tile([y0, y1], len(marks)).astype(float)
             curve.setData(xs, ys, skipFiniteCheck=True)
         labelled = marks[-MAX_TICK_LABELS:]
-        px_per_s = max(self.plot.getViewBox().width(), 1.0) / self.span
-        char_px = QtGui.QFontMetrics(QtGui.QFont()).averageCharWidth() + 1
-        for i, item in enumerate(self._tick_labels):
-            if i < len(labelled):
-                x, text = labelled[i]
-                room = ((labelled[i + 1][0] - x) * px_per_s if i + 1 < len(labelled)
-                        else float("inf"))
-                if room < char_px * (len(text) + 1):  # would run into the next: its number
-                    text = text.split(" ", 1)[0]
-                item.setText(text)
-                item.setAnchor((1, 0) if x > -0.1 * self.span else (0, 0))  # stays in view
-                item.setPos(x, 1.0)
+        view = self.plot.getViewBox()
+
+        def px(t: float) -> float:  # a time's horizontal position on the screen
+            return view.mapViewToScene(QtCore.QPointF(t, 0.0)).x()
+
+        now = px(0.0)  # the view's right edge
+        limit = float("inf")  # left edge (px) of the newer label's text: nothing beyond it
+        for i in reversed(range(len(self._tick_labels))):  # the newest label chooses first
+            item = self._tick_labels[i]
             item.setVisible(i < len(labelled))
+            if i >= len(labelled):
+                continue
+            x, text = labelled[i]
+            item.setPos(x, 1.0)
+            at = px(x)
+            for candidate in (text, text.split(" ", 1)[0], ""):  # whole, its number, nothing
+                item.setText(candidate)
+                width = item.boundingRect().width()  # device pixels (text ignores the zoom)
+                right_aligned = at + width > now  # it would leave the view: it ends at its tick
+                right = at if right_aligned else at + width
+                if not candidate or right < limit:
+                    break
+            item.setAnchor((1, 0) if right_aligned else (0, 0))
+            limit = min(limit, at - width if right_aligned else at)
 
     def set_accuracy(self, accuracy: float | None, n_with_truth: int) -> None:
         """Show the running online accuracy (fraction 0..1, None when no true class yet) and

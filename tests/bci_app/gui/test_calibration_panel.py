@@ -534,10 +534,16 @@ def test_trial_starts_are_ticks_on_the_trajectory(qtbot: Any) -> None:
     x = [v for v, _ in traj.trial_marks]
     assert -7.0 < x[0] < -4.5 and x[0] < x[1] <= 0  # seconds before the newest window
     shown_labels = [i.toPlainText() for i in traj._tick_labels if i.isVisible()]
-    assert shown_labels == ["3", "4 positive"]  # 3 s apart: the first one's text would overlap
+    assert shown_labels == ["", "4 positive"]  # 3 s apart, near now: the newest keeps its
+    # text (ending at its tick); the older one has no room, not even for its number
     traj.set_trial_marks([-150.0, -60.0], ["5 neutral", "6 negative"])  # far apart: both whole
     assert [i.toPlainText() for i in traj._tick_labels if i.isVisible()] == ["5 neutral",
                                                                              "6 negative"]
+    traj.set_trial_marks([-27.0, -7.0], ["1 positive", "2 neutral"])  # the second ends at its
+    shown = [i.toPlainText() for i in traj._tick_labels if i.isVisible()]  # tick, leftwards
+    assert shown[1] == "2 neutral" and shown[0] in ("1", "")  # the older one gives way
+    first, second = (i for i in traj._tick_labels if i.isVisible())
+    assert first.sceneBoundingRect().right() <= second.sceneBoundingRect().left() + 1
 
 
 class RecordableEngine(CalibratableEngine):
