@@ -298,7 +298,7 @@ def run_headless(engine: Engine, calibration: dict | None = None) -> int:
             if (calibrator is not None and not calibration["then_run"]
                     and calibrator.status().phase == CalibrationPhase.TRAINED):
                 say(f"bci-app: calibration done: {calibrator.model_path}; run the app with "
-                     f"--model {calibrator.model_path} to use it")
+                    f"--model {calibrator.model_path} to use it")
                 break
             time.sleep(0.05)
             results = engine.drain_results()
@@ -404,7 +404,7 @@ def _start(args: argparse.Namespace, config: EngineConfig) -> int:
             return ExitCode.USAGE  # rate or chain cannot take (--h-freq below its high-pass)
         if engine.meta.synthetic:
             say(f"bci-app: note: {config.model.name} was trained on SYNTHETIC data; on real "
-                 "EEG its predictions mean nothing (train one with sicleer-train)", err=True)
+                "EEG its predictions mean nothing (train one with sicleer-train)", err=True)
         return run_headless(engine, calibration)
     from bci_app.gui.app import run_gui
     from models.io import warm_up_tracing

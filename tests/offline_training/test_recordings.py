@@ -171,8 +171,8 @@ def test_trials_are_clipped_to_the_data_and_those_outside_left_out() -> None:
     trials, notes = _trials([(8.0, 4.0, "T1"), (-2.0, 3.0, "T1"), (12.0, 1.0, "T1")],
                             "T1=x", seconds=10.0)
     assert [(t.onset, t.duration) for t in trials] == [(0.0, 1.0), (8.0, 2.0)]
-    assert any("1 trial(s) lie outside" in n for n in notes)
-    assert any("2 trial(s) reach past the data" in n for n in notes)
+    assert any("1 trial lies outside" in n and "is left out" in n for n in notes)
+    assert any("2 trials reach past the data" in n for n in notes)
 
 
 def test_label_map_errors_list_the_descriptions_the_file_has() -> None:

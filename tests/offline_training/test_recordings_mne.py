@@ -176,8 +176,8 @@ def test_errors_name_the_file_and_say_what_is_wrong(tmp_path: Path) -> None:
     raw, _ = make_raw(ANNOTATIONS)
     raw._data[3, 300:310] = np.nan
     raw.save(tmp_path / "nan_raw.fif", verbose="error")
-    with pytest.raises(RecordingError, match=r"nan_raw\.fif: 10 non-finite sample\(s\) .* in "
-                                             r"channel\(s\) F3; the first in F3 at sample 300"):
+    with pytest.raises(RecordingError, match=r"nan_raw\.fif: 10 non-finite samples .* in "
+                                             r"channel F3; the first in F3 at sample 300"):
         read_recording(tmp_path / "nan_raw.fif")
 
 

@@ -196,8 +196,8 @@ def test_non_finite_samples_are_refused_naming_the_channel(tmp_path: Path) -> No
     data = signals_uv(10, seconds=2.0)
     data[2, 64] = np.inf
     path = _write(tmp_path / "inf.xdf", _eeg(data), marker_stream([T0 + 1.0], ["x"]))
-    with pytest.raises(RecordingError, match=r"inf\.xdf: 1 non-finite sample\(s\) .* in "
-                                             r"channel\(s\) F7; the first in F7 at sample 64 "
+    with pytest.raises(RecordingError, match=r"inf\.xdf: 1 non-finite sample .* in "
+                                             r"channel F7; the first in F7 at sample 64 "
                                              r"\(0\.500 s\)"):
         read_recording(path, parse_label_map("x=a"))
 

@@ -327,8 +327,8 @@ def test_trials_inside_the_warm_up_lose_their_start_and_short_ones_are_skipped(
     assert [t["onset"] for t in plan.trials] == [0.0, 4.0, 8.0, 16.0, 20.0]  # 12 s dropped
     assert [t["windows"] for t in plan.trials] == [int(3 - warm), 3, 3, 3, 3]
     notes = " ".join(plan.notes)
-    assert "1 trial(s) start inside the first" in notes and "lose their first part" in notes
-    assert "1 trial(s) shorter than one window (1 s) after the warm-up are skipped: joy at " \
+    assert "1 trial starts inside the first" in notes and "loses its first part" in notes
+    assert "1 trial shorter than one window (1 s) after the warm-up is skipped: joy at " \
            "12.00 s (0.50 s)" in notes
 
 

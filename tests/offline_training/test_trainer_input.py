@@ -55,8 +55,8 @@ def test_a_trial_shorter_than_one_window_names_file_key_and_trial(
 
 
 @pytest.mark.parametrize("change, expected", [
-    ("extra", r"unexpected trial\(s\) \[16\] \(keys \['djc_eeg16'\]"),
-    ("missing", r"trial\(s\) \[15\] missing"),
+    ("extra", r"unexpected trial \[16\] \(keys \['djc_eeg16'\]"),
+    ("missing", r"trial \[15\] missing"),
 ])
 def test_a_missing_or_extra_trial_says_what_was_expected(
         change: str, expected: str, seed_copy: tuple, tmp_path: Path,
