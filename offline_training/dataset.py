@@ -179,7 +179,8 @@ def load_data(cfg: TrainConfig) -> TrainingData:
 def check_data(cfg: TrainConfig) -> TrainingData:
     """:func:`load_data`, plus for SEED the header checks of every selected session (each trial
     at least the chain's warm-up plus one window long), before any training starts."""
-    log.info("reading and checking the data in %s", cfg.data)
+    paths = cfg.data if isinstance(cfg.data, list | tuple) else [cfg.data]
+    log.info("reading and checking %s", ", ".join(map(str, paths)))
     data = load_data(cfg)
     if data.kind == "seed":
         chain = _seed_chain(cfg)
