@@ -1,5 +1,11 @@
 """Which channels matter: the occlusion drops that are beyond noise, ranked once for the
-report's table and the figure's names alike."""
+report's table and the figure's names alike.
+
+The rule: with an accuracy ``p`` on the ``N`` windows that were occluded, a channel's drop is
+noise unless it exceeds ``2 * sqrt(max(p (1 - p), 1 / N) / N)`` (two binomial standard errors,
+:func:`importance_noise`); when every channel's drop is the same (all 0.00 pp, say) none is
+ranked either, whatever the noise level. Only the channels beyond noise are ranked.
+"""
 
 from __future__ import annotations
 
@@ -42,13 +48,16 @@ def ranked_channels(
 
     Returns:
         ``([(channel, drop), ...], noise, n_windows)``; the list is empty when no channel's
-        drop is beyond noise.
+        drop is beyond noise, or when all the drops are equal (nothing tells them apart).
     """
     n = importance.get("n_windows")
     acc = importance.get("accuracy")
     noise = importance_noise(acc, n) if n and acc is not None else 0.0
-    pairs = [(str(c), float(d)) for c, d in zip(importance.get("channels") or [],
+    drops = [(str(c), float(d)) for c, d in zip(importance.get("channels") or [],
                                                importance.get("accuracy_drop") or [],
                                                strict=True)
-             if d is not None and np.isfinite(d) and float(d) > noise and float(d) > 0]
-    return sorted(pairs, key=lambda p: -p[1]), noise, n
+             if d is not None and np.isfinite(d)]
+    if len({d for _, d in drops}) < 2:  # all equal: no channel stands out
+        return [], noise, n
+    beyond = [(c, d) for c, d in drops if d > noise and d > 0]
+    return sorted(beyond, key=lambda p: -p[1]), noise, n

@@ -379,7 +379,7 @@ def _confusion_section(summary: dict[str, Any], class_names: Sequence[str]) -> l
 def _importance_section(importance: dict[str, Any] | None) -> list[str]:
     """The channels whose occlusion drop is beyond noise (at most 10, with their region), or
     a line saying that none is; the same ranking as the figure
-    (:func:`offline_training.evaluate.ranked_channels`)."""
+    (:func:`offline_training.importance.ranked_channels`)."""
     from models.eeg.labels import normalize_label
     from models.eeg.regions import FRONTAL, TEMPORAL, region_of
     from offline_training.importance import ranked_channels
