@@ -25,6 +25,7 @@ from models.eeg.montage import (
     topomap_info,
 )
 from models.eeg.regions import FAA_PAIR, FRONTAL, REGIONS, TEMPORAL, region_of, region_rows
+from models.wording import count
 
 __all__ = [
     "BAND_COLORS",
@@ -394,8 +395,8 @@ class TrajectoryPanel(pg.GraphicsLayoutWidget):
         if accuracy is None or not np.isfinite(accuracy) or n_with_truth == 0:
             text = "online accuracy n/a (no window with truth yet)"
         else:
-            windows = "window" if n_with_truth == 1 else "windows"
-            text = f"online accuracy {100 * accuracy:.0f} % ({n_with_truth} {windows} with truth)"
+            text = (f"online accuracy {100 * accuracy:.0f} % "
+                    f"({count(n_with_truth, 'window')} with truth)")
         # on a line of its own: a longer title would widen the layout beyond the panel and
         # push the plots' right edge (now) out of view
         self.title.setText(_title("Emotion trajectory &nbsp;") + self._key + "<br>"
