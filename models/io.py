@@ -20,6 +20,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as serialise
 
 from models.config import ModelConfig
+from models.inference import InferencePlan, OneWindowPlan
 from models.metadata import (
     DIGEST_KEY,
     METADATA_KEY,
@@ -85,9 +86,17 @@ def save_model(path: str | Path, net: SICLEER, meta: ModelMetadata) -> Path:
 class LoadedModel:
     """A network ready for inference, with its metadata.
 
-    Inference runs a TorchScript trace of the network: it executes without taking Python's
-    GIL operator by operator, so the GUI and acquisition threads beside it neither wait for
-    it nor stretch its run time. The eager network is the fallback when tracing fails.
+    Inference runs a TorchScript trace: it executes without taking Python's GIL operator by
+    operator, so the GUI and acquisition threads beside it neither wait for it nor stretch its
+    run time. On the CPU the trace is of :class:`models.inference.InferencePlan` (the same
+    function of the same weights, with fewer and cheaper operations): its one-window form for
+    single windows (the live engine), and its batch form, traced when first needed, for
+    batches (the offline scorer); elsewhere of the network itself. The eager network is the
+    fallback when tracing fails.
+
+    Args:
+        plan: trace the CPU plan (default); False traces the network itself on the CPU too,
+            the path before the plan, which ``benchmarks/live_latency.py`` measures beside it.
 
     Attributes:
         net: the SI-CLEER network in eval mode on ``device``.
@@ -97,18 +106,22 @@ class LoadedModel:
     """
 
     def __init__(self, net: SICLEER, meta: ModelMetadata, device: torch.device,
-                 digest: str = "") -> None:
+                 digest: str = "", *, plan: bool = True) -> None:
         self.net = net.eval()
         self.meta = meta
         self.device = device
         self.digest = digest
-        self._forward = self._trace()
+        self._plan = _inference_module(self.net, self.device) if plan else None
+        # one window (the live engine's case) and, traced on first use, batches of windows
+        self._forward = self._trace(OneWindowPlan(self._plan) if self._plan else self.net)
+        self._batched: Callable[[torch.Tensor], torch.Tensor] | None = (
+            None if self._plan else self._forward)
 
-    def _trace(self) -> Callable[[torch.Tensor], torch.Tensor]:
-        """Trace of ``net`` for (batch, T, C) inputs, or ``net`` itself."""
+    def _trace(self, module: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+        """Trace of ``module`` on one (1, T, C) window, or ``net`` itself."""
         example = torch.zeros(1, self.meta.window_samples, self.meta.config.n_channels,
                               device=self.device)
-        return _traced(self.net, example)
+        return _traced(module, example, fallback=self.net)
 
     @torch.inference_mode()
     def predict_proba(self, windows: np.ndarray) -> np.ndarray:
@@ -126,26 +139,43 @@ class LoadedModel:
         if windows.ndim != 3 or windows.shape[1:] != (c, t):
             raise ValueError(f"model expects windows of shape (batch, {c}, {t}), "
                              f"got {windows.shape}")
-        logits = self._forward(network_input(windows, self.meta.normalisation, self.device))
+        if len(windows) == 1:
+            forward = self._forward
+        else:
+            if self._batched is None:
+                self._batched = self._trace(self._plan)
+            forward = self._batched
+        logits = forward(network_input(windows, self.meta.normalisation, self.device))
         return torch.softmax(logits.float(), dim=-1).cpu().numpy()
 
 
-def _traced(net: torch.nn.Module,
-            example: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
-    """TorchScript trace of ``net`` on ``example``, or ``net`` when tracing fails.
+def _inference_module(net: SICLEER, device: torch.device) -> InferencePlan | None:
+    """The CPU plan of ``net`` on the CPU; None elsewhere (the network itself runs)."""
+    if device.type != "cpu":
+        return None
+    try:
+        return InferencePlan(net).eval()
+    except Exception:  # never block inference on an optimisation
+        return None
 
-    Not frozen and not re-checked: ``torch.jit.freeze`` makes each window a little faster but
-    holds the GIL for long stretches while a model loads, and the GUI thread waits meanwhile
-    (docs/RESULTS.md has the figures); the trace check only repeats the trace (the network has
-    no data-dependent branches; ``test_model_file_round_trip`` compares the trace with the
-    eager net).
+
+def _traced(net: torch.nn.Module, example: torch.Tensor,
+            fallback: torch.nn.Module | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """TorchScript trace of ``net`` on ``example``, or ``fallback`` (default ``net``) when
+    tracing fails.
+
+    Not frozen and not re-checked: ``torch.jit.freeze`` held the GIL for long stretches while
+    a model loads, and the GUI thread waits meanwhile, and it makes the CPU plan no faster
+    (docs/RESULTS.md has the figures); the trace check only repeats the trace (neither the
+    network nor the plan has data-dependent branches; ``test_model_file_round_trip`` and
+    ``tests/models/test_inference_path.py`` compare the trace with the eager net).
     """
     try:
         with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # shape checks become constants: fine here
             return torch.jit.trace(net, example, check_trace=False)
     except Exception:  # never block inference on an optimisation
-        return net
+        return net if fallback is None else fallback
 
 
 def warm_up_tracing() -> None:
@@ -157,11 +187,15 @@ def warm_up_tracing() -> None:
     freeze the window.
     """
     net = SICLEER(ModelConfig(n_channels=2, hidden_dims=4, output_dims=8)).eval()
-    _traced(net, torch.zeros(1, 64, 2))
+    plan = _inference_module(net, torch.device("cpu"))
+    _traced(OneWindowPlan(plan) if plan else net, torch.zeros(1, 64, 2))
 
 
-def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
+def load_model(path: str | Path, device: str | torch.device = "cpu", *,
+               plan: bool = True) -> LoadedModel:
     """Read, validate and build a model file.
+
+    ``plan``: see :class:`LoadedModel` (False only to measure the path before the plan).
 
     Raises:
         ModelFileError: missing file, not safetensors, no or invalid metadata, tensors whose
@@ -212,4 +246,4 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
                              "nonsense (was it exported from a diverged training run?)")
     net.load_state_dict(tensors)
     dev = torch.device(device)
-    return LoadedModel(net.to(dev), meta, dev, stored)
+    return LoadedModel(net.to(dev), meta, dev, stored, plan=plan)
