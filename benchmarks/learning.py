@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from eegmmidb import DATA, TASKS, load_run
 
+from models.device import PRECISIONS, resolve_precision
 from models.preprocessing import FilterSpec
 from offline_training.baseline import CSPLDA, bandpass_fft
 from offline_training.config import TrainConfig
@@ -145,7 +146,7 @@ def main_synthetic(args: argparse.Namespace) -> None:
           "rhythm over a class's own channels; trials 1-9 train, 10-15 test (split by trial); "
           "1-s windows, stride 1 s")
     base = {"epochs": args.epochs, "hidden_dims": args.hidden, "output_dims": args.output,
-            "batch_size": 64}
+            "batch_size": 64, "precision": args.precision}
     results: dict[str, list[dict]] = {}
     baseline = []
     for seed in args.seeds:
@@ -198,7 +199,8 @@ def main_real(args: argparse.Namespace) -> None:
     if args.only:
         tasks = [t for t in tasks if any(o in t.name for o in args.only)]
     overrides = {"epochs": args.epochs, "hidden_dims": args.hidden, "output_dims": args.output,
-                 "stride_seconds": args.stride, "min_steps": args.min_steps, "lr": args.lr}
+                 "stride_seconds": args.stride, "min_steps": args.min_steps, "lr": args.lr,
+                 "precision": args.precision}
     overrides = {k: v for k, v in overrides.items() if v is not None}
     filters = (FilterSpec(args.filter[0], args.filter[1], notch=None) if args.filter
                else None)
@@ -275,7 +277,11 @@ def main() -> None:
                    help="real: window length in seconds, for the network and CSP + LDA alike")
     p.add_argument("--hidden", type=int, default=None)
     p.add_argument("--output", type=int, default=None)
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="training arithmetic (sicleer-train's --precision)")
     args = p.parse_args()
+    print(f"training precision: {resolve_precision(args.precision, torch.device('cpu'))} "
+          f"(--precision {args.precision})")
     torch.set_num_threads(2)
     if args.which == "synthetic":
         args.epochs = args.epochs or 20

@@ -1,7 +1,9 @@
 """Hierarchical (multi-granularity) contrastive loss of SI-CLEER, TS2Vec semantics.
 
 ``z1`` and ``z2`` are two views of the same samples, shape (batch, time, features), aligned
-timestamp by timestamp. Similarities are plain dot products.
+timestamp by timestamp. Similarities are plain dot products, computed in float32 whatever
+autocast is active (the encoder may run in bfloat16; the softmax over hundreds of candidates
+stays exact).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ def _paired_nll(z: torch.Tensor, n: int) -> torch.Tensor:
     sim = z @ z.transpose(1, 2)  # (groups, 2n, 2n)
     eye = torch.eye(2 * n, dtype=torch.bool, device=z.device)
     sim = sim.masked_fill(eye, float("-inf"))
-    logp = F.log_softmax(sim.float(), dim=-1)
+    logp = F.log_softmax(sim, dim=-1)
     idx = torch.arange(n, device=z.device)
     forward = logp[:, idx, n + idx]  # view 1 -> its view 2
     backward = logp[:, n + idx, idx]  # view 2 -> its view 1
@@ -84,6 +86,13 @@ def hierarchical_contrastive_loss(z1: torch.Tensor, z2: torch.Tensor, alpha: flo
                          f"{tuple(z1.shape)} vs {tuple(z2.shape)}")
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    with torch.autocast(z1.device.type, enabled=False):
+        return _hierarchical(z1.float(), z2.float(), alpha, temporal_unit)
+
+
+def _hierarchical(z1: torch.Tensor, z2: torch.Tensor, alpha: float,
+                  temporal_unit: int) -> torch.Tensor:
+    """:func:`hierarchical_contrastive_loss` on checked float32 views."""
     total = z1.new_zeros((), dtype=torch.float32)
     levels = 0
     while z1.shape[1] > 1:

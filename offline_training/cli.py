@@ -9,7 +9,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from models.cli_help import DefaultsFormatter
-from models.device import DEVICES
+from models.device import DEVICES, PRECISIONS
 from offline_training.config import BALANCES, BASELINES, LOSSES, PROTOCOLS, TrainConfig
 from offline_training.recordings.base import RECORDING_SUFFIXES
 from offline_training.seed import parse_numbers
@@ -139,7 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="representation width (default: 64 below 2000 training windows, "
                         "else the paper's 320)")
     p.add_argument("--device", choices=DEVICES, default=d["device"],
-                   help="auto takes CUDA when present (bf16 autocast there)")
+                   help="auto takes CUDA when present")
+    p.add_argument("--precision", choices=PRECISIONS, default=d["precision"],
+                   help="arithmetic of the network while training: fp32, bf16 (bfloat16 "
+                        "autocast; the contrastive loss stays float32) or auto (bf16 on CUDA "
+                        "and on CPUs with bfloat16 matrix units, Intel AMX; else fp32); "
+                        "evaluation is always float32")
     p.add_argument("--seed", type=int, default=d["seed"],
                    help="random seed of weights, crops, masks and batches (runs repeat)")
     p.add_argument("--occlusion-windows", type=int, default=d["occlusion_windows"],
@@ -175,14 +180,22 @@ def main(argv: list[str] | None = None) -> int:
     from offline_training.progress import set_quiet
 
     quiet = vars(args).pop("quiet")
+    from offline_training.distributed import World
+
+    try:  # under torchrun, say which rank an error comes from
+        world = World.from_env()
+        prog = f"sicleer-train [{world.label}]" if world.distributed else "sicleer-train"
+    except RuntimeError:
+        prog = "sicleer-train"
     set_quiet(quiet)  # no phase lines and no bars, here and in the fold processes, with -q
     try:
         cfg = TrainConfig(**vars(args))
     except ValueError as exc:
-        print(f"sicleer-train: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return ExitCode.USAGE
     from models.metadata import ModelFileError
     from offline_training.dataset import check_data
+    from offline_training.distributed import joined
     from offline_training.recordings import RecordingError
     from offline_training.run import run
     from offline_training.seed import SeedFormatError
@@ -193,28 +206,32 @@ def main(argv: list[str] | None = None) -> int:
         try:
             Pretrained.read(cfg.init)
         except ModelFileError as exc:
-            print(f"sicleer-train: error: --init: {exc}", file=sys.stderr)
+            print(f"{prog}: error: --init: {exc}", file=sys.stderr)
             return ExitCode.BAD_INPUT
     try:
-        with on_stop_signals(raise_interrupted):  # SIGTERM and SIGHUP stop it like Ctrl-C
-            check_data(cfg)  # before any training: every file read and checked
-            report = run(cfg)
+        # SIGTERM and SIGHUP stop it like Ctrl-C; under torchrun, ranks join (see
+        # offline_training.distributed) and rank 0 checks (and caches) the data first
+        with on_stop_signals(raise_interrupted), joined(cfg.device, cfg.out) as ranks:
+            ranks.rank0_first(lambda: check_data(cfg), "the data check")
+            report = run(cfg, ranks)
     except KeyboardInterrupt as exc:
-        print("sicleer-train: interrupted; finished folds are kept in "
+        print(f"{prog}: interrupted; finished folds are kept in "
               f"{cfg.out / 'folds'} and will be skipped next time", file=sys.stderr)
         return exc.exit_code if isinstance(exc, Interrupted) else ExitCode.INTERRUPTED
     except (SeedFormatError, RecordingError, FileNotFoundError) as exc:
-        print(f"sicleer-train: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return ExitCode.BAD_INPUT
     except (ModelFileError, RuntimeError) as exc:  # a diverged export, a failed fold worker
-        print(f"sicleer-train: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return ExitCode.FAILURE
     except ValueError as exc:  # options that do not fit the data or an earlier run
-        print(f"sicleer-train: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return ExitCode.USAGE
     except OSError as exc:
-        print(f"sicleer-train: error: cannot write the outputs: {exc}", file=sys.stderr)
+        print(f"{prog}: error: cannot write the outputs: {exc}", file=sys.stderr)
         return ExitCode.OUTPUT
+    if report is None:  # under torchrun, a rank other than 0: rank 0 writes the report
+        return ExitCode.OK
     s = report["summary"]
     if not quiet:
         from models.wording import count

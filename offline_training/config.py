@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from models.device import DEVICES
+from models.device import DEVICES, PRECISIONS
 from models.metadata import BOUNDS
 from models.preprocessing import FilterSpec
 
@@ -71,6 +71,11 @@ class TrainConfig:
         baseline: classical classifier fitted on the same windows of every fold, printed
             beside SI-CLEER (``csp-lda``: common spatial patterns + shrinkage LDA).
         device: auto (CUDA when present), cpu or cuda.
+        precision: arithmetic of the network's layers while training: fp32, bf16 (bfloat16
+            autocast; the contrastive loss and the optimizer stay float32) or auto (bf16 on
+            CUDA and on CPUs with bfloat16 matrix units, see
+            :func:`models.device.resolve_precision`). Evaluation always runs in float32,
+            as the live app does.
         seed: random seed (runs on CPU are deterministic for a seed).
         export: write a model trained on all selected data here after evaluation.
         occlusion_windows: test windows per fold used for channel importance (0: skip).
@@ -119,6 +124,7 @@ class TrainConfig:
     hidden_dims: int | None = None
     output_dims: int | None = None
     device: str = "auto"
+    precision: str = "auto"
     seed: int = 0
     export: Path | None = None
     occlusion_windows: int = 256
@@ -172,6 +178,7 @@ class TrainConfig:
             (self.weight_decay >= 0, "weight_decay must be >= 0"),
             (0 <= self.dropout < 1, "dropout must be in [0, 1)"),
             (self.device in DEVICES, f"device must be one of {DEVICES}"),
+            (self.precision in PRECISIONS, f"precision must be one of {PRECISIONS}"),
             (self.epochs >= 1, "epochs must be >= 1"),
             (self.head_epochs >= 1, "head_epochs must be >= 1"),
             (self.batch_size >= 1, "batch_size must be >= 1"),
@@ -218,7 +225,7 @@ class TrainConfig:
         keys = ("protocol", "epochs", "head_epochs", "batch_size", "lr", "window_seconds",
                 "loss", "lambda_ce", "balance", "balance_every", "alpha", "mask", "min_steps",
                 "val_trials", "patience", "weight_decay", "dropout", "hidden_dims",
-                "output_dims", "seed", "occlusion_windows", "baseline", "labels",
+                "output_dims", "precision", "seed", "occlusion_windows", "baseline", "labels",
                 "marker_stream", "subject", "sfreq", "train_fraction", "freeze_encoder",
                 "scratch")
         filters = self.filters.to_dict() if self.filters is not None else None

@@ -426,7 +426,8 @@ def _runtime_section(runtime: dict[str, Any] | None, export: dict[str, Any] | No
     rows = [
         ["total time (s)", num("seconds", ".1f")],
         ["throughput (windows/s)", num("windows_per_second", ".1f")],
-        ["device", rt.get("device", "n/a")],
+        ["device", rt.get("device", "n/a") + (f" ({rt['precision']} training)"
+                                               if rt.get("precision") else "")],
         ["peak RSS (MB)", num("peak_rss_mb", ".0f")],
         ["peak CUDA memory (MB)", num("peak_cuda_mb", ".0f")],
         ["exported model", f"`{export['path']}`" if export and export.get("path") else "none"],

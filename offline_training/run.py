@@ -12,13 +12,14 @@ import logging
 import multiprocessing
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from models.device import device_name, resolve_device
+from models.device import device_name, resolve_precision
 from models.io import save_model
 from models.metadata import LossRecipe, ModelMetadata, Preprocessing, Provenance
 from models.preprocessing import Normalisation
@@ -27,6 +28,7 @@ from offline_training.baseline import CSPLDA
 from offline_training.config import TrainConfig
 from offline_training.data import WindowStore
 from offline_training.dataset import TrainingData, load_data, select_sessions
+from offline_training.distributed import Ranks, label_log_lines, rank_device, share
 from offline_training.evaluate import accuracy, confusion, macro_f1, occlusion_importance
 from offline_training.pretrained import Pretrained
 from offline_training.progress import bar as progress_bar
@@ -45,7 +47,8 @@ def _fold_worker(cfg: TrainConfig, index: int, log_level: int | None = None) -> 
     """Child-process body: train and evaluate fold ``index`` and write its result file,
     saying what it does as the parent would (``log_level``: :func:`worker_log_level`)."""
     follow_parent_logging(log_level)
-    device = resolve_device(cfg.device)
+    label_log_lines()  # under torchrun: "[rank r/N]", as the rank that started this process
+    device = rank_device(cfg.device)  # under torchrun on GPUs: cuda:LOCAL_RANK
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)
     data, folds = _plan(cfg)
@@ -53,20 +56,28 @@ def _fold_worker(cfg: TrainConfig, index: int, log_level: int | None = None) -> 
     _write_fold(cfg, fold, run_fold(fold, data, cfg, device, cfg.seed + index))
 
 
-def run_fold_isolated(cfg: TrainConfig, index: int, fold: Fold) -> dict[str, Any]:
+def run_fold_isolated(cfg: TrainConfig, index: int, fold: Fold,
+                      check: Callable[[], None] | None = None,
+                      check_every: float = 2.0) -> dict[str, Any]:
     """Run one fold in a fresh process and read back its result file.
 
     Each fold's memory goes back to the system when its process ends: in one long process
     the resident size crept up with every fold (docs/RESULTS.md), which 45 folds within the
     3-GB bound cannot afford.
+
+    ``check`` (under torchrun: :meth:`Ranks.check`) is called every ``check_every`` seconds
+    while the fold trains; whatever it raises ends the fold's process and goes on up.
     """
     ctx = multiprocessing.get_context("spawn")
     proc = ctx.Process(target=_fold_worker, args=(cfg, index, worker_log_level()),
                        name=f"fold-{fold.name}")
     proc.start()
     try:
-        proc.join()
-    except KeyboardInterrupt:
+        while proc.exitcode is None:
+            proc.join(check_every if check is not None else None)
+            if check is not None and proc.exitcode is None:
+                check()
+    except BaseException:  # Ctrl-C, a stop signal, another rank's failure
         proc.terminate()
         proc.join()
         raise
@@ -100,6 +111,20 @@ def _write_fold(cfg: TrainConfig, fold: Fold, entry: dict[str, Any]) -> None:
     tmp = _fold_path(cfg, fold).with_suffix(".tmp")
     tmp.write_text(json.dumps(entry))
     tmp.replace(_fold_path(cfg, fold))
+
+
+def _read_fold(cfg: TrainConfig, fold: Fold) -> dict[str, Any]:
+    """Rank 0 under torchrun: the result file of a fold another rank (or this one) trained."""
+    path = _fold_path(cfg, fold)
+    try:
+        done = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise RuntimeError(f"{path}: fold {fold.name} was reported finished but its result "
+                           f"file cannot be read ({exc}); is --out on a file system every "
+                           "node sees?") from None
+    if done.get("fingerprint") != cfg.fingerprint():
+        raise RuntimeError(f"{path} was produced with other options than this run's")
+    return done
 
 
 def _load_finished(cfg: TrainConfig, fold: Fold) -> dict[str, Any] | None:
@@ -298,41 +323,88 @@ def _plan(cfg: TrainConfig) -> tuple[TrainingData, list[Fold]]:
     return data, make_folds(data.sessions, cfg.protocol, cfg.train_fraction)
 
 
-def run(cfg: TrainConfig) -> dict[str, Any]:
+def _share_the_cache(data: TrainingData, ranks: Ranks) -> None:
+    """Under torchrun, when the folds read SEED windows from a disk cache (protocols pooling
+    sessions): each rank caches its share of the sessions, then all wait for all, so no two
+    ranks ever write one session's cache files at once."""
+    store = data.store
+    if not (ranks.distributed and isinstance(store, WindowStore)
+            and store.cache_dir is not None):
+        return
+    mine = share(len(data.sessions), ranks.rank, ranks.size)
+    log.info("caching the windows of %s (its share of %s)", count(len(mine), "session"),
+             count(len(data.sessions), "session"))
+    for i in mine:
+        ranks.check()
+        store.get(data.sessions[i])  # type: ignore[arg-type]
+    ranks.wait("cache", what="the other ranks' share of the window cache")
+
+
+def _train_folds(cfg: TrainConfig, data: TrainingData, folds: list[Fold],
+                 device: torch.device, ranks: Ranks) -> dict[int, dict[str, Any]]:
+    """Train (or find finished) this rank's folds: all of them alone, ``rank::size`` under
+    torchrun; fold ``k`` always with seed ``cfg.seed + k``. Returns their entries by index."""
+    mine = share(len(folds), ranks.rank, ranks.size)
+    if ranks.distributed:
+        log.info("%s of %s: %s", count(len(mine), "fold"), len(folds),
+                 ", ".join(folds[k].name for k in mine) or "none (more ranks than folds)")
+    results: dict[int, dict[str, Any]] = {}
+    bar = progress_bar(mine, desc="folds", unit="fold", dynamic_ncols=True)
+    for k in bar:
+        ranks.check()
+        fold = folds[k]
+        entry = _load_finished(cfg, fold)
+        if entry is None and len(folds) > 1:
+            entry = run_fold_isolated(cfg, k, fold, ranks.check if ranks.distributed else None)
+        elif entry is None:  # a single fold: no need for a second process
+            entry = run_fold(fold, data, cfg, device, cfg.seed + k)
+            _write_fold(cfg, fold, entry)
+        results[k] = entry
+        mean = np.mean([r["accuracy"] for r in results.values()])
+        bar.set_postfix(last=f"{100 * entry['accuracy']:.1f}%", mean=f"{100 * mean:.1f}%")
+    return results
+
+
+def run(cfg: TrainConfig, ranks: Ranks | None = None) -> dict[str, Any] | None:
     """Evaluate ``cfg.protocol`` fold by fold (skipping finished folds), write the report.
 
+    Under torchrun (``ranks`` from :func:`offline_training.distributed.joined`) each rank
+    trains its share of the folds; once all are done rank 0 reads every fold's result file
+    and writes the report, figures and export.
+
     Returns:
-        The report dictionary (also written to ``cfg.out/report.json``).
+        The report dictionary (also written to ``cfg.out/report.json``); None on ranks other
+        than 0.
     """
     from offline_training.figures import make_figures
     from offline_training.report import summarise_folds, write_report
 
+    ranks = ranks if ranks is not None else Ranks.alone()
     t_start = time.perf_counter()
-    device = resolve_device(cfg.device)
+    device = rank_device(cfg.device, ranks.world)
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)
     cfg.out.mkdir(parents=True, exist_ok=True)
     data, folds = _plan(cfg)
     (cfg.out / "folds").mkdir(exist_ok=True)
-    log.info("%s, %s, protocol %s; %s at %g Hz; classes %s; filters %s; device %s",
+    log.info("%s, %s, protocol %s; %s at %g Hz; classes %s; filters %s; device %s (%s)",
              count(len(data.sessions), "recording" if data.kind == "recordings" else "session"),
              count(len(folds), "fold"), cfg.protocol, count(len(data.channels), "channel"),
              data.sfreq, ", ".join(data.class_names),
              data.filters.describe() if data.filters is not None else "off",
-             device_name(device))
+             device_name(device), resolve_precision(cfg.precision, device))
 
-    results = []
-    bar = progress_bar(folds, desc="folds", unit="fold", dynamic_ncols=True)
-    for k, fold in enumerate(bar):
-        entry = _load_finished(cfg, fold)
-        if entry is None and len(folds) > 1:
-            entry = run_fold_isolated(cfg, k, fold)
-        elif entry is None:  # a single fold: no need for a second process
-            entry = run_fold(fold, data, cfg, device, cfg.seed + k)
-            _write_fold(cfg, fold, entry)
-        results.append(entry)
-        mean = np.mean([r["accuracy"] for r in results])
-        bar.set_postfix(last=f"{100 * entry['accuracy']:.1f}%", mean=f"{100 * mean:.1f}%")
+    _share_the_cache(data, ranks)
+    done = _train_folds(cfg, data, folds, device, ranks)
+    if ranks.distributed:
+        ranks.wait("folds", what="their folds")
+        if ranks.rank != 0:
+            log.info("my folds are done; rank 0 writes the report and figures to %s", cfg.out)
+            return None
+        log.info("every rank's folds are done; reading the %s", count(len(folds),
+                                                                      "fold result file"))
+        done = {k: _read_fold(cfg, fold) for k, fold in enumerate(folds)}
+    results = [done[k] for k in range(len(folds))]
 
     summary = summarise_folds(results)
     trained = sum(r["windows_trained"] for r in results)
@@ -355,6 +427,7 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
         "seconds": time.perf_counter() - t_start,
         "windows_per_second": trained / train_s if train_s else None,
         "device": device_name(device),
+        "precision": resolve_precision(cfg.precision, device),
         "peak_rss_mb": peak_rss_mb(),
         "peak_cuda_mb": (torch.cuda.max_memory_allocated() / 2**20
                          if device.type == "cuda" else None),

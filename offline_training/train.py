@@ -11,7 +11,6 @@ loss the contrastive term is weighed by :class:`offline_training.balance.Gradien
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 from collections.abc import Callable
@@ -24,6 +23,7 @@ import torch.nn.functional as F
 
 from models.config import ModelConfig
 from models.crops import overlap_parts, plan_crops, take_crops
+from models.device import autocast, resolve_precision
 from models.losses import hierarchical_contrastive_loss
 from models.network import SICLEER, network_input
 from models.preprocessing import Normalisation
@@ -94,25 +94,22 @@ class History:
         return out
 
 
-def _autocast(device: torch.device) -> contextlib.AbstractContextManager:
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
 def contrastive_step(net: SICLEER, x: torch.Tensor, cfg: TrainConfig,
                      rng: np.random.Generator) -> torch.Tensor:
     """Hierarchical contrastive loss of two random overlapping crops of each window.
 
     Args:
         x: (batch, T, C) normalised windows.
+
+    Returns:
+        Scalar float32 loss (the encoder passes follow the autocast around the call).
     """
     plan = plan_crops(x.shape[0], x.shape[1], rng)
     v1, v2 = take_crops(x, plan)
     z1 = net.encode(v1, mask=cfg.mask)
     z2 = net.encode(v2, mask=cfg.mask)
     o1, o2 = overlap_parts(z1, z2, plan)
-    return hierarchical_contrastive_loss(o1.float(), o2.float(), alpha=cfg.alpha)
+    return hierarchical_contrastive_loss(o1, o2, alpha=cfg.alpha)  # float32 inside
 
 
 def _steps_per_epoch(n_windows: int, batch_size: int, mode: str) -> int:
@@ -155,6 +152,7 @@ def _train_phase(net: SICLEER, pool: WindowPool, norm: Normalisation, cfg: Train
     best: tuple[tuple[float, float], dict | None, int] = ((-1.0, 0.0), None, step_offset)
     stale = 0
     seen = step = epoch = 0
+    precision = resolve_precision(cfg.precision, device)
     bar = progress_bar(total=budget, desc=desc, leave=False, unit="step", dynamic_ncols=True)
     while step < budget:
         net.train()
@@ -169,7 +167,7 @@ def _train_phase(net: SICLEER, pool: WindowPool, norm: Normalisation, cfg: Train
                 continue  # a contrastive batch needs a partner; the remainder is skipped
             x = network_input(xb, norm, device)
             y = torch.from_numpy(yb).to(device)
-            with _autocast(device):
+            with autocast(device, precision):
                 hcl = contrastive_step(net, x, cfg, rng) if mode in ("joint", "contrastive") \
                     else None
                 logits = None
@@ -291,8 +289,7 @@ def predict(net: SICLEER, pool: WindowPool, norm: Normalisation, device: torch.d
         x = network_input(xb, norm, device)
         if occlude is not None:
             x[:, :, occlude] = 0
-        with _autocast(device):
-            logits = net(x)
+        logits = net(x)  # float32, as in the live app
         out.append(torch.softmax(logits.float(), -1).cpu().numpy())
     net.train(was_training)
     return np.concatenate(out) if out else np.zeros((0, net.cfg.n_classes), np.float32)

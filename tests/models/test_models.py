@@ -283,3 +283,13 @@ def test_cpu_dilated_conv_equals_conv1d(kernel: int, dilation: int) -> None:
     assert got.shape == (3, 5, 37)
     torch.testing.assert_close(got, ref, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(layer._shifted_matmul(x), layer.conv(x), atol=1e-5, rtol=1e-5)
+
+
+def test_loss_is_float32_under_bfloat16_autocast() -> None:
+    torch.manual_seed(0)
+    z1, z2 = torch.randn(4, 9, 8), torch.randn(4, 9, 8)
+    exact = hierarchical_contrastive_loss(z1, z2)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        under = hierarchical_contrastive_loss(z1, z2)
+    assert under.dtype == torch.float32
+    assert under.item() == pytest.approx(exact.item(), rel=1e-6)  # no bf16 product inside

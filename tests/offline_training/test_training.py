@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from models import load_model
+from models.device import resolve_precision
 from models.preprocessing import FilterSpec
 from offline_training.cli import main as train_main
 from offline_training.cli import parse_int_list
@@ -249,6 +250,9 @@ def test_end_to_end_train_beats_chance(small_seed: Path, tmp_path: Path) -> None
     # --no-filter): one fold of six test trials is noisy, so the bar sits below that range
     assert report["summary"]["accuracy_mean"] > 0.45
     assert len(report["channel_importance"]["accuracy_drop"]) == 62
+    precision = resolve_precision("auto", torch.device("cpu"))
+    assert report["runtime"]["precision"] == precision
+    assert f"({precision} training)" in (out / "report.md").read_text()
     for name in ("report.md", "fold_accuracy.png", "confusion.png", "training_curves.png",
                  "channel_importance.png"):
         assert (out / name).stat().st_size > 1000, name
