@@ -2,8 +2,9 @@
 # Everything to run on a GPU machine, in one go, within 10 minutes (an H200 was the target):
 #   1. the GPU tests (pytest -m gpu: training in fp32 and bf16, a model file on the GPU);
 #   2. training-step throughput, CPU and CUDA, baseline / fp32 / bf16 (benchmarks/train_throughput.py);
-#   3. a timed subject-dependent run on one full-length synthetic subject (3 sessions of 3394 s)
-#      with the figure extrapolated to the full protocol (45 sessions x 50 epochs), said so;
+#   3. a timed subject-dependent run on one full-length synthetic subject (3 sessions of 3394 s),
+#      exactly EPOCHS epochs (--min-steps 0, so the per-epoch time extrapolates), with the figure
+#      extrapolated to the full protocol (45 sessions x 50 epochs), said so;
 #   4. live inference of the 64/320 architecture on the GPU (benchmarks/live_latency.py --device cuda).
 # Each part has its own time limit and the script goes on when one fails; every figure is printed
 # with what it measured. Copy them into docs/RESULTS.md.
@@ -39,7 +40,7 @@ part "3. subject-dependent protocol on one full-length synthetic subject, $EPOCH
 if timeout 90 "$PY" -m offline_training.synth_cli "$WORK/SEED" --subjects 1 --sessions 3; then
     start=$(date +%s.%N)
     timeout 240 "$PY" -m offline_training --data "$WORK/SEED" --out "$WORK/run" \
-        --epochs "$EPOCHS" --device cuda --occlusion-windows 0 -q
+        --epochs "$EPOCHS" --min-steps 0 --device cuda --occlusion-windows 0 -q
     rc=$?
     end=$(date +%s.%N)
     if [ $rc -eq 0 ]; then
