@@ -30,9 +30,13 @@ class CropPlan:
         return self.overlap_end - self.overlap_start
 
 
-def plan_crops(batch: int, length: int, rng: np.random.Generator,
-               min_overlap: int = 2) -> CropPlan:
-    """Draw one crop plan for a batch of windows of ``length`` samples."""
+def crop_views(length: int, rng: np.random.Generator,
+               min_overlap: int = 2) -> tuple[int, int, int, int]:
+    """Draw where the two views of a batch start and end (samples of a ``length`` window).
+
+    Returns:
+        (left1, overlap_start, overlap_end, right2), see :class:`CropPlan`.
+    """
     if length < min_overlap:
         raise ValueError(f"window of {length} samples is shorter than min_overlap={min_overlap}")
     overlap = int(rng.integers(min_overlap, length + 1))
@@ -40,6 +44,23 @@ def plan_crops(batch: int, length: int, rng: np.random.Generator,
     end = start + overlap
     left1 = int(rng.integers(0, start + 1))
     right2 = int(rng.integers(end, length + 1))
+    return left1, start, end, right2
+
+
+def plan_crops(batch: int, length: int, rng: np.random.Generator,
+               min_overlap: int = 2, geometry: np.random.Generator | None = None,
+               views: tuple[int, int, int, int] | None = None) -> CropPlan:
+    """Draw one crop plan for a batch of windows of ``length`` samples.
+
+    The views' geometry comes from ``views`` when given (folds trained side by side share
+    one), else it is drawn (:func:`crop_views`) from ``geometry`` (default: ``rng``); the
+    per-window offsets always come from ``rng``. Training draws the geometry from a stream of
+    the run's seed, the same in every fold, so that folds trained side by side have views of
+    one shape at each step (:mod:`offline_training.stacked`).
+    """
+    if views is None:
+        views = crop_views(length, rng if geometry is None else geometry, min_overlap)
+    left1, start, end, right2 = views
     offsets = rng.integers(-left1, length - right2 + 1, size=batch)
     return CropPlan(left1, start, end, right2, offsets)
 

@@ -6,6 +6,8 @@ Layout convention: the encoder takes ``(batch, time, channels)`` and returns
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -24,6 +26,42 @@ def timestamp_mask(batch: int, time: int, p: float, device: torch.device | str =
     """
     draws = torch.rand(batch, time, device=device, generator=generator)
     return draws >= p
+
+
+@dataclass(frozen=True)
+class EncoderNoise:
+    """The random draws of one training pass of the encoder, given from outside.
+
+    Training draws them inside :meth:`Encoder.forward` from the global generator; folds
+    trained side by side (:mod:`offline_training.stacked`) draw each fold's from its own
+    generator, in the same order, and hand them in, so that a fold sees what it would alone.
+
+    Attributes:
+        keep: (batch, time) timestamp keep-mask (bool) or None for no masking.
+        drop: (batch, output_dims, time) dropout multiplier (0 or ``1 / (1 - p)``) or None.
+    """
+
+    keep: torch.Tensor | None = None
+    drop: torch.Tensor | None = None
+
+
+def draw_noise(cfg: ModelConfig, batch: int, time: int, mask: bool,
+               generator: torch.Generator, device: torch.device | str = "cpu") -> EncoderNoise:
+    """Draw what one training pass of :meth:`Encoder.forward` would draw, in its order.
+
+    With ``generator`` in the state of the global generator, the values equal the ones the
+    encoder draws itself (CPU): first the timestamp mask (``mask`` and ``cfg.mask_prob > 0``),
+    then the dropout noise (``cfg.repr_dropout > 0``), each element by element as
+    :func:`torch.nn.functional.dropout` draws it.
+    """
+    keep = drop = None
+    if mask and cfg.mask_prob > 0:
+        keep = timestamp_mask(batch, time, cfg.mask_prob, device=device, generator=generator)
+    p = cfg.repr_dropout
+    if p > 0:
+        drop = torch.empty(batch, cfg.output_dims, time, device=device)
+        drop.bernoulli_(1 - p, generator=generator).div_(1 - p)
+    return EncoderNoise(keep, drop)
 
 
 class SamePadConv(nn.Module):
@@ -113,12 +151,15 @@ class Encoder(nn.Module):
         self.cnn = DilatedEncoder(cfg.hidden_dims, cfg.output_dims, cfg.depth, cfg.kernel_size)
         self.dropout = nn.Dropout(cfg.repr_dropout)
 
-    def forward(self, x: torch.Tensor, mask: bool = False) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: bool = False,
+                noise: EncoderNoise | None = None) -> torch.Tensor:
         """Encode.
 
         Args:
             x: (batch, time, n_channels), normalised EEG.
             mask: apply timestamp masking (only has an effect in training mode).
+            noise: the pass's mask and dropout drawn outside (:func:`draw_noise`); when
+                given, it replaces ``mask``, the training mode and the module's own draws.
 
         Returns:
             (batch, time, output_dims) representations.
@@ -128,8 +169,14 @@ class Encoder(nn.Module):
                 f"encoder expects (batch, time, {self.cfg.n_channels}), got {tuple(x.shape)}"
             )
         h = self.input_proj(x)
-        if mask and self.training and self.cfg.mask_prob > 0:
+        keep = noise.keep if noise is not None else None
+        if noise is None and mask and self.training and self.cfg.mask_prob > 0:
             keep = timestamp_mask(h.shape[0], h.shape[1], self.cfg.mask_prob, device=h.device)
+        if keep is not None:
             h = h * keep.unsqueeze(-1).to(h.dtype)
         h = self.cnn(h.transpose(1, 2))
-        return self.dropout(h).transpose(1, 2)
+        if noise is None:
+            h = self.dropout(h)
+        elif noise.drop is not None:
+            h = h * noise.drop.to(h.dtype)
+        return h.transpose(1, 2)

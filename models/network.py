@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from models.config import ModelConfig
-from models.encoder import Encoder
+from models.encoder import Encoder, EncoderNoise
 from models.preprocessing import Normalisation
 
 __all__ = ["SICLEER", "ClassifierHead", "network_input"]
@@ -52,9 +52,11 @@ class SICLEER(nn.Module):
         self.encoder = Encoder(cfg)
         self.head = ClassifierHead(cfg)
 
-    def encode(self, x: torch.Tensor, mask: bool = False) -> torch.Tensor:
-        """(batch, time, n_channels) -> (batch, time, output_dims)."""
-        return self.encoder(x, mask=mask)
+    def encode(self, x: torch.Tensor, mask: bool = False,
+               noise: EncoderNoise | None = None) -> torch.Tensor:
+        """(batch, time, n_channels) -> (batch, time, output_dims); ``noise``: see
+        :meth:`models.encoder.Encoder.forward`."""
+        return self.encoder(x, mask=mask, noise=noise)
 
     def classify(self, z: torch.Tensor) -> torch.Tensor:
         """(batch, time, output_dims) -> (batch, n_classes) logits."""

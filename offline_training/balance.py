@@ -24,7 +24,7 @@ shares.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import torch
 
@@ -90,9 +90,19 @@ class GradientBalance:
         parameters, the encoder's among them) is set to the gradient of
         ``weight * hcl + lambda * ce`` with the updated weight, from the two per-term
         gradients the probe computes anyway (no third backward pass)."""
-        enc = {id(p) for p in self.params}
         g_h = torch.autograd.grad(hcl, params, retain_graph=True, allow_unused=True)
         g_c = torch.autograd.grad(ce, params, allow_unused=True)
+        self.set_gradients(g_h, g_c, params)
+
+    def set_gradients(self, g_h: Sequence[torch.Tensor | None],
+                      g_c: Sequence[torch.Tensor | None],
+                      params: list[torch.nn.Parameter]) -> None:
+        """The second half of :meth:`probe_step`, from the two terms' gradients on
+        ``params`` (in its order; None where a term does not reach a parameter): update
+        ``weight`` from their norms on the encoder and set ``params.grad`` to the weighted
+        sum. Folds trained side by side compute the gradients of all folds at once and call
+        this once per fold."""
+        enc = {id(p) for p in self.params}
         self._update(_norm(g for p, g in zip(params, g_h, strict=True) if id(p) in enc),
                      _norm(g for p, g in zip(params, g_c, strict=True) if id(p) in enc))
         for p, gh, gc in zip(params, g_h, g_c, strict=True):

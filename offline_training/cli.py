@@ -37,6 +37,20 @@ def _hz_or_off(text: str) -> float | None:
 _DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}  # the dataclass's own defaults
 
 
+def _folds_or_auto(text: str) -> int | None:
+    """``--parallel-folds``: a count >= 1, or ``auto`` (None)."""
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of folds or 'auto', got {text!r}"
+                                         ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1 (or 'auto'), got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface (defaults are :class:`TrainConfig`'s)."""
     d = _DEFAULTS
@@ -147,6 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "evaluation is always float32")
     p.add_argument("--seed", type=int, default=d["seed"],
                    help="random seed of weights, crops, masks and batches (runs repeat)")
+    p.add_argument("--parallel-folds", type=_folds_or_auto, default=d["parallel_folds"],
+                   metavar="K",
+                   help="train up to K folds side by side in one process, as one stacked "
+                        "network (each fold gets what it gets alone, to float tolerance); "
+                        "auto: 1 on the CPU (measured slower there), as many as fit in "
+                        "memory on a GPU (default: auto)")
     p.add_argument("--occlusion-windows", type=int, default=d["occlusion_windows"],
                    help="test windows per fold for channel importance (0 skips it)")
     p.add_argument("--baseline", choices=BASELINES, default=d["baseline"],

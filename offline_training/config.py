@@ -77,6 +77,10 @@ class TrainConfig:
             :func:`models.device.resolve_precision`). Evaluation always runs in float32,
             as the live app does.
         seed: random seed (runs on CPU are deterministic for a seed).
+        parallel_folds: folds trained side by side in one process, as one stacked network
+            (:mod:`offline_training.stacked`; each fold as it trains alone, to float
+            tolerance); None: by device (:func:`offline_training.stacked.parallel_folds`:
+            1 on the CPU, as many as fit in memory on a GPU).
         export: write a model trained on all selected data here after evaluation.
         occlusion_windows: test windows per fold used for channel importance (0: skip).
         fresh: ignore finished folds in ``out`` and start over.
@@ -126,6 +130,7 @@ class TrainConfig:
     device: str = "auto"
     precision: str = "auto"
     seed: int = 0
+    parallel_folds: int | None = None
     export: Path | None = None
     occlusion_windows: int = 256
     fresh: bool = False
@@ -180,6 +185,8 @@ class TrainConfig:
             (self.device in DEVICES, f"device must be one of {DEVICES}"),
             (self.precision in PRECISIONS, f"precision must be one of {PRECISIONS}"),
             (self.epochs >= 1, "epochs must be >= 1"),
+            (self.parallel_folds is None or self.parallel_folds >= 1,
+             "parallel_folds must be >= 1 (or None: by device)"),
             (self.head_epochs >= 1, "head_epochs must be >= 1"),
             (self.batch_size >= 1, "batch_size must be >= 1"),
             (self.lr > 0, "lr must be > 0"),

@@ -13,6 +13,7 @@ import multiprocessing
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import torch
 from models.device import device_name, resolve_precision
 from models.io import save_model
 from models.metadata import LossRecipe, ModelMetadata, Preprocessing, Provenance
+from models.network import SICLEER
 from models.preprocessing import Normalisation
 from models.wording import count
 from offline_training.baseline import CSPLDA
@@ -34,43 +36,49 @@ from offline_training.pretrained import Pretrained
 from offline_training.progress import bar as progress_bar
 from offline_training.progress import follow_parent_logging, worker_log_level
 from offline_training.protocols import Fold, all_trials, make_folds
-from offline_training.train import fit, predict
+from offline_training.stacked import fit_stacked, parallel_folds
+from offline_training.train import History, fit, predict
 from offline_training.windows import WindowPool, fit_normalisation
 
-__all__ = ["baseline_scores", "export_model", "peak_rss_mb", "run", "run_fold",
-           "run_fold_isolated", "select_sessions"]
+__all__ = ["baseline_scores", "export_model", "peak_rss_mb", "run", "run_fold", "run_folds",
+           "run_folds_isolated", "select_sessions"]
 
 log = logging.getLogger("sicleer.train")
 
 
-def _fold_worker(cfg: TrainConfig, index: int, log_level: int | None = None) -> None:
-    """Child-process body: train and evaluate fold ``index`` and write its result file,
-    saying what it does as the parent would (``log_level``: :func:`worker_log_level`)."""
+def _fold_worker(cfg: TrainConfig, indices: list[int], log_level: int | None = None) -> None:
+    """Child-process body: train and evaluate folds ``indices`` (several: side by side) and
+    write their result files, saying what it does as the parent would (``log_level``:
+    :func:`worker_log_level`)."""
     follow_parent_logging(log_level)
     label_log_lines()  # under torchrun: "[rank r/N]", as the rank that started this process
     device = rank_device(cfg.device)  # under torchrun on GPUs: cuda:LOCAL_RANK
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)
     data, folds = _plan(cfg)
-    fold = folds[index]
-    _write_fold(cfg, fold, run_fold(fold, data, cfg, device, cfg.seed + index))
+    group = [folds[k] for k in indices]
+    for fold, entry in zip(group, run_folds(group, data, cfg, device,
+                                            [cfg.seed + k for k in indices]), strict=True):
+        _write_fold(cfg, fold, entry)
 
 
-def run_fold_isolated(cfg: TrainConfig, index: int, fold: Fold,
-                      check: Callable[[], None] | None = None,
-                      check_every: float = 2.0) -> dict[str, Any]:
-    """Run one fold in a fresh process and read back its result file.
+def run_folds_isolated(cfg: TrainConfig, indices: list[int], folds: list[Fold],
+                       check: Callable[[], None] | None = None,
+                       check_every: float = 2.0) -> list[dict[str, Any]]:
+    """Run folds ``indices`` (of ``folds``) in a fresh process and read back their result
+    files; several folds train side by side there (:func:`run_folds`).
 
-    Each fold's memory goes back to the system when its process ends: in one long process
-    the resident size crept up with every fold (docs/RESULTS.md), which 45 folds within the
+    Each process's memory goes back to the system when it ends: in one long process the
+    resident size crept up with every fold (docs/RESULTS.md), which 45 folds within the
     3-GB bound cannot afford.
 
     ``check`` (under torchrun: :meth:`Ranks.check`) is called every ``check_every`` seconds
-    while the fold trains; whatever it raises ends the fold's process and goes on up.
+    while the folds train; whatever it raises ends the process and goes on up.
     """
+    names = ", ".join(folds[k].name for k in indices)
     ctx = multiprocessing.get_context("spawn")
-    proc = ctx.Process(target=_fold_worker, args=(cfg, index, worker_log_level()),
-                       name=f"fold-{fold.name}")
+    proc = ctx.Process(target=_fold_worker, args=(cfg, list(indices), worker_log_level()),
+                       name=f"fold-{folds[indices[0]].name}")
     proc.start()
     try:
         while proc.exitcode is None:
@@ -82,9 +90,10 @@ def run_fold_isolated(cfg: TrainConfig, index: int, fold: Fold,
         proc.join()
         raise
     if proc.exitcode != 0:
-        raise RuntimeError(f"fold {fold.name} failed in its worker process "
+        what = f"fold {names}" if len(indices) == 1 else f"folds {names} (side by side)"
+        raise RuntimeError(f"{what} failed in its worker process "
                            f"(exit code {proc.exitcode}); see the messages above")
-    return json.loads(_fold_path(cfg, fold).read_text())
+    return [json.loads(_fold_path(cfg, folds[k]).read_text()) for k in indices]
 
 
 def peak_rss_mb() -> float | None:
@@ -141,11 +150,24 @@ def _load_finished(cfg: TrainConfig, fold: Fold) -> dict[str, Any] | None:
     return done
 
 
-def run_fold(fold: Fold, data: TrainingData, cfg: TrainConfig, device: torch.device,
-             seed: int) -> dict[str, Any]:
-    """Train and evaluate one fold; returns its report entry."""
+@dataclass
+class _Prepared:
+    """A fold ready to train: its windows, normalisation and starting network."""
+
+    fold: Fold
+    seed: int
+    train_pool: WindowPool
+    test_pool: WindowPool
+    norm: Normalisation
+    init: SICLEER | None
+    head_kept: bool
+    started: float
+
+
+def _prepare(fold: Fold, data: TrainingData, cfg: TrainConfig, device: torch.device,
+             seed: int) -> _Prepared:
+    """Read a fold's windows, fit its normalisation, build its pretrained start (if any)."""
     t0 = time.perf_counter()
-    n_classes = len(data.class_names)
     unit = "recording" if data.kind == "recordings" else "session"
     n_sessions = len({id(s) for s, _ in [*fold.train, *fold.test]})
     log.info("fold %s: reading the windows of %s%s", fold.name, count(n_sessions, unit),
@@ -161,9 +183,56 @@ def run_fold(fold: Fold, data: TrainingData, cfg: TrainConfig, device: torch.dev
     pre = data.pretrained
     init, head_kept = (pre.network(data.class_names, device, seed) if pre is not None
                        else (None, False))
-    net, history, seen = fit(train_pool, norm, cfg, device, seed, desc=fold.name,
-                             n_classes=n_classes, init=init)
-    train_seconds = time.perf_counter() - t0
+    return _Prepared(fold, seed, train_pool, test_pool, norm, init, head_kept, t0)
+
+
+def run_fold(fold: Fold, data: TrainingData, cfg: TrainConfig, device: torch.device,
+             seed: int) -> dict[str, Any]:
+    """Train and evaluate one fold; returns its report entry."""
+    return run_folds([fold], data, cfg, device, [seed])[0]
+
+
+def run_folds(folds: list[Fold], data: TrainingData, cfg: TrainConfig, device: torch.device,
+              seeds: list[int]) -> list[dict[str, Any]]:
+    """Train and evaluate folds (several: side by side, :mod:`offline_training.stacked`,
+    those of one network shape together); returns their report entries.
+
+    Each fold trains as it would alone, to float tolerance; its ``train_seconds`` is its
+    share of the time its stack trained (``stacked``: how many folds that stack held).
+    """
+    ready = [_prepare(f, data, cfg, device, s) for f, s in zip(folds, seeds, strict=True)]
+    n_classes = len(data.class_names)
+    stacks: dict[tuple[int, int], list[_Prepared]] = {}
+    for p in ready:
+        dims = ((p.init.cfg.hidden_dims, p.init.cfg.output_dims) if p.init is not None
+                else cfg.encoder_dims(len(p.train_pool)))
+        stacks.setdefault(dims, []).append(p)
+    trained: dict[int, tuple[SICLEER, History, int, float, int]] = {}
+    for stack in stacks.values():
+        t0 = time.perf_counter()
+        if len(stack) == 1:
+            p = stack[0]
+            fits = [fit(p.train_pool, p.norm, cfg, device, p.seed, desc=p.fold.name,
+                        n_classes=n_classes, init=p.init, geometry_seed=cfg.seed)]
+        else:
+            log.info("training %s side by side: %s", count(len(stack), "fold"),
+                     ", ".join(p.fold.name for p in stack))
+            fits = fit_stacked([p.train_pool for p in stack], [p.norm for p in stack], cfg,
+                               device, [p.seed for p in stack],
+                               descs=[p.fold.name for p in stack], n_classes=n_classes,
+                               inits=[p.init for p in stack], geometry_seed=cfg.seed)
+        share_s = (time.perf_counter() - t0) / len(stack)
+        for p, (net, history, seen) in zip(stack, fits, strict=True):
+            trained[id(p)] = (net, history, seen, share_s, len(stack))
+    return [_finish(p, *trained[id(p)], data, cfg, device) for p in ready]
+
+
+def _finish(p: _Prepared, net: SICLEER, history: History, seen: int, train_seconds: float,
+            stacked: int, data: TrainingData, cfg: TrainConfig,
+            device: torch.device) -> dict[str, Any]:
+    """Evaluate a trained fold (test windows, baseline, channel importance): its entry."""
+    fold, train_pool, test_pool, norm, seed = p.fold, p.train_pool, p.test_pool, p.norm, p.seed
+    n_classes = len(data.class_names)
     log.info("fold %s: evaluating on %s", fold.name, count(len(test_pool), "test window"))
     probs = predict(net, test_pool, norm, device)
     cm = confusion(test_pool.y, probs.argmax(1), n_classes)
@@ -176,11 +245,12 @@ def run_fold(fold: Fold, data: TrainingData, cfg: TrainConfig, device: torch.dev
         "n_train": len(train_pool), "n_test": len(test_pool),
         "history": history.to_dict(), "best_step": history.best_step, "windows_trained": seen,
         "encoder": [net.cfg.hidden_dims, net.cfg.output_dims],
-        "train_seconds": train_seconds, "fingerprint": cfg.fingerprint(),
+        "train_seconds": train_seconds, "stacked": stacked, "fingerprint": cfg.fingerprint(),
     }
+    pre = data.pretrained
     if pre is not None:
-        entry |= _init_rows(pre, head_kept, fold, data, cfg, device, seed, train_pool, test_pool,
-                            norm)
+        entry |= _init_rows(pre, p.head_kept, fold, data, cfg, device, seed, train_pool,
+                            test_pool, norm)
     if cfg.baseline == "csp-lda":
         log.info("fold %s: CSP + LDA baseline on the same %s and %s", fold.name,
                  count(len(train_pool), "training window"), count(len(test_pool), "test window"))
@@ -196,7 +266,7 @@ def run_fold(fold: Fold, data: TrainingData, cfg: TrainConfig, device: torch.dev
         entry["channel_importance"] = drop.tolist()
         entry["occlusion"] = {"windows": len(pick), "accuracy": float(
             np.mean(probs[pick].argmax(1) == test_pool.y[pick]))}
-    entry["seconds"] = time.perf_counter() - t0
+    entry["seconds"] = time.perf_counter() - p.started
     return entry
 
 
@@ -227,7 +297,7 @@ def _init_rows(pre: Pretrained, head_kept: bool, fold: Fold, data: TrainingData,
         log.info("fold %s: training from scratch too, for the comparison", fold.name)
         plain = dataclasses.replace(cfg, init=None, freeze_encoder=False)
         net, _, _ = fit(train_pool, norm, plain, device, seed, desc=f"{fold.name} scratch",
-                        n_classes=n_classes)
+                        n_classes=n_classes, geometry_seed=cfg.seed)
         out["scratch"] = _scores(test_pool, predict(net, test_pool, norm, device), n_classes)
         out["scratch"]["encoder"] = [net.cfg.hidden_dims, net.cfg.output_dims]
     return out
@@ -343,25 +413,43 @@ def _share_the_cache(data: TrainingData, ranks: Ranks) -> None:
 def _train_folds(cfg: TrainConfig, data: TrainingData, folds: list[Fold],
                  device: torch.device, ranks: Ranks) -> dict[int, dict[str, Any]]:
     """Train (or find finished) this rank's folds: all of them alone, ``rank::size`` under
-    torchrun; fold ``k`` always with seed ``cfg.seed + k``. Returns their entries by index."""
+    torchrun; fold ``k`` always with seed ``cfg.seed + k``; up to ``--parallel-folds`` of
+    them side by side in one process. Returns their entries by index."""
     mine = share(len(folds), ranks.rank, ranks.size)
     if ranks.distributed:
         log.info("%s of %s: %s", count(len(mine), "fold"), len(folds),
                  ", ".join(folds[k].name for k in mine) or "none (more ranks than folds)")
     results: dict[int, dict[str, Any]] = {}
-    bar = progress_bar(mine, desc="folds", unit="fold", dynamic_ncols=True)
-    for k in bar:
+    for k in mine:
+        entry = _load_finished(cfg, folds[k])
+        if entry is not None:
+            results[k] = entry
+    pending = [k for k in mine if k not in results]
+    size = parallel_folds(cfg, device, len(pending), len(data.channels), data.window,
+                          len(data.class_names))
+    if results:
+        log.info("%s finished before: reused (--fresh starts over)",
+                 count(len(results), "fold"))
+    if len(pending) > 1 and size > 1:
+        log.info("training %s, up to %d side by side (--parallel-folds)",
+                 count(len(pending), "fold"), size)
+    bar = progress_bar(total=len(mine), desc="folds", unit="fold", dynamic_ncols=True,
+                       initial=len(results))
+    check = ranks.check if ranks.distributed else None
+    for start in range(0, len(pending), size):
         ranks.check()
-        fold = folds[k]
-        entry = _load_finished(cfg, fold)
-        if entry is None and len(folds) > 1:
-            entry = run_fold_isolated(cfg, k, fold, ranks.check if ranks.distributed else None)
-        elif entry is None:  # a single fold: no need for a second process
-            entry = run_fold(fold, data, cfg, device, cfg.seed + k)
-            _write_fold(cfg, fold, entry)
-        results[k] = entry
+        group = pending[start: start + size]
+        if len(folds) == 1:  # a single fold: no need for a second process
+            entries = [run_fold(folds[0], data, cfg, device, cfg.seed)]
+            _write_fold(cfg, folds[0], entries[0])
+        else:
+            entries = run_folds_isolated(cfg, group, folds, check)
+        for k, entry in zip(group, entries, strict=True):
+            results[k] = entry
+        bar.update(len(group))
         mean = np.mean([r["accuracy"] for r in results.values()])
-        bar.set_postfix(last=f"{100 * entry['accuracy']:.1f}%", mean=f"{100 * mean:.1f}%")
+        bar.set_postfix(last=f"{100 * entries[-1]['accuracy']:.1f}%", mean=f"{100 * mean:.1f}%")
+    bar.close()
     return results
 
 
