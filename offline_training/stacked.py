@@ -167,6 +167,7 @@ def _stacked_phase(folds: list[_Fold], index: int, base: SICLEER, cfg: TrainConf
         f.opt = make_optimizer(f.params, cfg)
         f.balance = make_balance(f.net, cfg)
         budget += step_budget(len(f.pool), cfg, mode, f.phase.epochs)
+    precision = resolve_precision(cfg.precision, device)
     what = {"head": "head", "contrastive": "encoder"}.get(mode, "train")
     bar = progress_bar(total=budget, desc=f"{len(folds)} folds side by side ({what})",
                        leave=False, unit="step", dynamic_ncols=True)
@@ -177,8 +178,8 @@ def _stacked_phase(folds: list[_Fold], index: int, base: SICLEER, cfg: TrainConf
             f.advance(None)
         active = [f for f in folds if f.request is not None]
         while active:
-            for f, result in zip(active, _step(active, mode, base, cfg, device, geometry),
-                                 strict=True):
+            results = _step(active, mode, base, cfg, device, geometry, precision)
+            for f, result in zip(active, results, strict=True):
                 f.advance(result)
             active = [f for f in active if f.request is not None]
     finally:
@@ -186,14 +187,14 @@ def _stacked_phase(folds: list[_Fold], index: int, base: SICLEER, cfg: TrainConf
 
 
 def _step(active: list[_Fold], mode: str, base: SICLEER, cfg: TrainConfig,
-          device: torch.device, geometry: np.random.Generator) -> list[StepResult]:
+          device: torch.device, geometry: np.random.Generator,
+          precision: str) -> list[StepResult]:
     """One optimizer step of every active fold (all at the same step of their phase)."""
     steps = {f.request[2] for f in active}  # type: ignore[index]
     assert len(steps) == 1, f"stacked folds out of step: {steps}"
     step = steps.pop()
     length = active[0].pool.shape[1]
     views = crop_views(length, geometry) if mode in _CROP_MODES else None
-    precision = resolve_precision(cfg.precision, device)
     by_size: dict[int, list[int]] = {}
     for i, f in enumerate(active):
         by_size.setdefault(len(f.request[1]), []).append(i)  # type: ignore[index]

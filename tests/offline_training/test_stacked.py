@@ -77,8 +77,8 @@ SLOW = pytest.mark.slow
     pytest.param({"loss": "joint", "balance": "none", "mask": False}, marks=SLOW),
 ])
 def test_three_stacked_folds_train_as_each_does_alone(recipe: dict) -> None:
-    """K = 3 folds of 36, 27 and 45 windows, 3-6 epochs: 8-20 s a case on 2 cores (all but
-    the first in ``make test-all``)."""
+    """K = 3 folds of 36, 27 and 45 windows, 3-6 epochs: 20-45 s a case on 2 cores beside
+    another training job (all but the first in ``make test-all``)."""
     pools, norms, alone, stacked = _alone_and_stacked(_cfg(**recipe))
     _assert_same(pools, norms, alone, stacked)
     if recipe.get("val_trials"):
@@ -167,7 +167,8 @@ def test_parallel_folds_option() -> None:
 
 @pytest.mark.slow
 def test_a_run_with_parallel_folds_reports_what_one_by_one_does(tmp_path: Path) -> None:
-    """sicleer-train on 3 synthetic sessions, --parallel-folds 3 against 1: ~25 s."""
+    """sicleer-train on 3 synthetic sessions, --parallel-folds 3 against 1: 128 s on 2 cores
+    beside another training job (``make test-all``)."""
     from offline_training.synth import generate_seed_folder
 
     root = tmp_path / "SEED"
